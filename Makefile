@@ -1,0 +1,43 @@
+# The two commands a user needs (see README):
+#   make run    set up everything, load demo data, serve on http://127.0.0.1:8000
+#   make test   set up everything, run lint and the whole test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1:8000
+
+.PHONY: run test setup system-deps lint bench messages
+
+run: setup
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py seed_demo
+	DEBUG=1 $(PY) manage.py runserver $(HOST)
+
+test: setup lint
+	$(PY) -m pytest
+
+setup: system-deps $(VENV)/.installed
+	$(PY) manage.py compilemessages --ignore=.venv -v 0
+
+system-deps:
+	./scripts/system-deps.sh
+
+# The virtual environment is rebuilt when a requirements file changes.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11 or newer is needed"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# The benchmark harness (see bench/README.md); not part of the test suite.
+bench: setup
+	$(PY) bench/household_list.py
+
+# Refresh the translation catalogue after changing user-facing strings.
+messages: $(VENV)/.installed
+	$(PY) manage.py makemessages -l zh_Hans --no-location --no-obsolete --ignore=.venv --ignore=bench
