@@ -1,0 +1,22 @@
+from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+
+class ReliefConfig(AppConfig):
+    name = "relief"
+    verbose_name = _("Administration")
+    default = True
+
+    def ready(self) -> None:
+        from relief.roles import sync_role_groups
+
+        post_migrate.connect(sync_role_groups, dispatch_uid="relief.sync_role_groups")
+
+
+class ReliefAdminConfig(admin_apps.AdminConfig):
+    """Django's admin site, for superusers only (see relief.admin_site)."""
+
+    default = False
+    default_site = "relief.admin_site.SuperuserAdminSite"
