@@ -1,0 +1,225 @@
+"""Loading areas from a code table (CSV or Excel), as published by the
+statistics bureau (统计用区划代码): a code column and a name column, with or
+without a title row above the header, other columns ignored.
+
+`read_rows` parses a file, `plan` checks every row against the database and the
+actor's reach without writing, `apply` writes a plan that has no errors, in one
+transaction. The same code serves the upload page and `manage.py import_areas`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from relief import scoping
+from relief.areacodes import LEVELS_TOP_DOWN, ancestor_codes, level_of, normalize_area_code
+from relief.audit import record
+from relief.choices import AreaLevel
+from relief.models import Area, User
+from relief.services import attach_orphans
+
+CODE_HEADERS = {"统计用区划代码", "区划代码", "行政区划代码", "代码", "code", "area code"}
+NAME_HEADERS = {"名称", "区划名称", "name"}
+MAX_ROWS = 200_000
+
+
+class AreaFileError(Exception):
+    """The file as a whole cannot be read; the message says why."""
+
+
+@dataclass
+class AreaRow:
+    line: int  # row number in the file, as a spreadsheet shows it
+    code: str
+    name: str
+
+
+@dataclass
+class AreaPlan:
+    create: list[AreaRow] = field(default_factory=list)
+    rename: list[tuple[AreaRow, str]] = field(default_factory=list)  # row, old name
+    unchanged: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)  # line, message
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def read_rows(stream: IO[bytes], filename: str) -> list[AreaRow]:
+    suffix = Path(filename).suffix.lower()
+    if suffix == ".csv":
+        table = _read_csv(stream.read())
+    elif suffix == ".xlsx":
+        table = _read_xlsx(stream)
+    else:
+        raise AreaFileError(_("Upload a .csv or .xlsx file."))
+    return _rows_from_table(table)
+
+
+def _read_csv(data: bytes) -> list[list[Any]]:
+    # Excel in a Chinese locale saves CSV as GB18030 (GBK); others save UTF-8.
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        raise AreaFileError(_("The CSV file is neither UTF-8 nor GBK text."))
+    return list(csv.reader(io.StringIO(text)))
+
+
+def _read_xlsx(stream: IO[bytes]) -> list[list[Any]]:
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(stream, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError):
+        raise AreaFileError(_("This file is not a readable .xlsx workbook.")) from None
+    try:
+        sheet = book.worksheets[0]
+        return [list(row) for row in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 50)]
+    finally:
+        book.close()
+
+
+def _find_header(table: list[list[Any]]) -> tuple[int, int, int]:
+    """The header row (it may follow a title) and its code and name columns."""
+    for index, row in enumerate(table[:20]):
+        cells = [str(c or "").strip().lower() for c in row]
+        code_col = next((i for i, c in enumerate(cells) if c in CODE_HEADERS), None)
+        name_col = next((i for i, c in enumerate(cells) if c in NAME_HEADERS), None)
+        if code_col is not None and name_col is not None:
+            return index, code_col, name_col
+    raise AreaFileError(
+        _(
+            "No header row found: the file needs a column “统计用区划代码” (or “代码”) "
+            "and a column “名称”."
+        )
+    )
+
+
+def _rows_from_table(table: list[list[Any]]) -> list[AreaRow]:
+    header_index, code_col, name_col = _find_header(table)
+    rows = []
+    for offset, row in enumerate(table[header_index + 1 :], start=header_index + 2):
+        code = row[code_col] if code_col < len(row) else None
+        name = row[name_col] if name_col < len(row) else None
+        if (code is None or str(code).strip() == "") and (name is None or str(name).strip() == ""):
+            continue  # blank line
+        rows.append(AreaRow(offset, normalize_area_code(code), str(name or "").strip()))
+    if len(rows) > MAX_ROWS:
+        raise AreaFileError(_("The file has more than %(max)d rows.") % {"max": MAX_ROWS})
+    return rows
+
+
+def plan(actor: User, rows: list[AreaRow]) -> AreaPlan:
+    """What importing these rows would do, and every row that cannot be imported."""
+    result = AreaPlan()
+    prefixes = scoping.area_prefixes(actor, "relief.add_area")
+    existing = {a.code: a for a in Area.objects.filter(code__in=[r.code for r in rows])}
+    ancestors_needed = {c for r in rows if _valid(r.code) for c in ancestor_codes(r.code)}
+    on_file = set(Area.objects.filter(code__in=ancestors_needed).values_list("code", flat=True))
+    in_file: dict[str, int] = {}
+    for row in rows:
+        try:
+            level = level_of(row.code)
+        except ValidationError as exc:
+            result.errors.append((row.line, " ".join(exc.messages)))
+            continue
+        if not row.name:
+            result.errors.append((row.line, _("The name is empty.")))
+            continue
+        if len(row.name) > 100:
+            result.errors.append((row.line, _("The name is longer than 100 characters.")))
+            continue
+        if row.code in in_file:
+            result.errors.append(
+                (
+                    row.line,
+                    _("Code %(code)s also appears on row %(line)d.")
+                    % {"code": row.code, "line": in_file[row.code]},
+                )
+            )
+            continue
+        in_file[row.code] = row.line
+        if prefixes is not None and not any(row.code.startswith(p) for p in prefixes):
+            result.errors.append(
+                (row.line, _("%(code)s is outside the areas you administer.") % {"code": row.code})
+            )
+            continue
+        if row.code in existing:
+            old = existing[row.code].name
+            if old == row.name:
+                result.unchanged += 1
+            else:
+                result.rename.append((row, old))
+            continue
+        if level in (AreaLevel.TOWNSHIP, AreaLevel.VILLAGE):
+            parent = ancestor_codes(row.code)[0]
+            if parent not in on_file and parent not in in_file:
+                result.errors.append(
+                    (
+                        row.line,
+                        _("The area above it (%(parent)s) is neither on file nor in this file.")
+                        % {"parent": parent},
+                    )
+                )
+                continue
+        result.create.append(row)
+    # A parent that appears later in the file than its child is fine; one that
+    # appears only on an erroneous row is not.
+    bad_codes = {r.code for r in rows if any(line == r.line for line, _m in result.errors)}
+    for row in list(result.create):
+        if any(a in bad_codes for a in ancestor_codes(row.code)):
+            result.create.remove(row)
+            result.errors.append((row.line, _("The area above it has an error in this file.")))
+    result.errors.sort()
+    return result
+
+
+def apply(actor: User, area_plan: AreaPlan, *, source: str) -> None:
+    """Write a plan without errors: all of it or, on any failure, nothing."""
+    if not area_plan.ok:
+        raise ValueError("a plan with errors is never applied")
+    with transaction.atomic():
+        created: list[Area] = []
+        by_level = sorted(area_plan.create, key=lambda r: LEVELS_TOP_DOWN.index(level_of(r.code)))
+        for row in by_level:
+            area = Area(code=row.code, name=row.name)
+            area.clean()  # level and parent, from the code
+            if area.parent is None and not actor.is_superuser:
+                raise PermissionDenied
+            area.save()
+            created.append(area)
+        for row, _old in area_plan.rename:
+            Area.objects.filter(code=row.code).update(name=row.name)
+        attach_orphans(created)
+        record(
+            actor,
+            "area.import",
+            None,
+            area=actor.area,
+            source=source,
+            created=[r.code for r in area_plan.create],
+            renamed=[[r.code, old, r.name] for r, old in area_plan.rename],
+            unchanged=area_plan.unchanged,
+        )
+
+
+def _valid(code: str) -> bool:
+    try:
+        level_of(code)
+    except ValidationError:
+        return False
+    return True

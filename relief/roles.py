@@ -1,0 +1,84 @@
+"""What each role may do (Django permissions) and at which area levels it is held.
+
+This table is the source of truth: on every `migrate` each role's group is set
+to exactly these permissions, and the authorization test walks every URL as
+every role against it. Change a role's rights here, in review, not in a
+database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+
+from relief.choices import AreaLevel, Role
+
+VIEW_REGISTRY = {"recipients.view_household", "recipients.view_person"}
+EDIT_REGISTRY = {
+    "recipients.add_household",
+    "recipients.change_household",
+    "recipients.add_person",
+    "recipients.change_person",
+    "recipients.delete_person",
+}
+VIEW_ADMINISTRATION = {
+    "relief.view_area",
+    "relief.view_user",
+    "relief.view_roleassignment",
+    "relief.view_auditevent",
+}
+ADMINISTRATION = VIEW_ADMINISTRATION | {
+    "relief.add_area",
+    "relief.change_area",
+    "relief.add_user",
+    "relief.change_user",
+    "relief.add_roleassignment",
+    "relief.delete_roleassignment",
+}
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    Role.VILLAGE_CLERK: frozenset(VIEW_REGISTRY | EDIT_REGISTRY),
+    Role.TOWNSHIP_CLERK: frozenset(VIEW_REGISTRY | EDIT_REGISTRY),
+    Role.TOWNSHIP_SUPERVISOR: frozenset(VIEW_REGISTRY),
+    Role.FINANCE_OFFICER: frozenset(VIEW_REGISTRY),
+    Role.COUNTY_APPROVER: frozenset(VIEW_REGISTRY),
+    # Auditors read everything in their area and change nothing.
+    Role.AUDITOR: frozenset(VIEW_REGISTRY | VIEW_ADMINISTRATION),
+    # Administrators set up areas and accounts; they need no residents' data.
+    Role.ADMINISTRATOR: frozenset(ADMINISTRATION),
+}
+
+_ABOVE_VILLAGE = frozenset(
+    {AreaLevel.PROVINCE, AreaLevel.CITY, AreaLevel.COUNTY, AreaLevel.TOWNSHIP}
+)
+ROLE_LEVELS: dict[str, frozenset[str]] = {
+    Role.VILLAGE_CLERK: frozenset({AreaLevel.VILLAGE}),
+    Role.TOWNSHIP_CLERK: frozenset({AreaLevel.TOWNSHIP}),
+    Role.TOWNSHIP_SUPERVISOR: frozenset({AreaLevel.TOWNSHIP}),
+    Role.FINANCE_OFFICER: frozenset({AreaLevel.TOWNSHIP}),
+    Role.COUNTY_APPROVER: frozenset({AreaLevel.COUNTY}),
+    Role.AUDITOR: _ABOVE_VILLAGE,
+    Role.ADMINISTRATOR: _ABOVE_VILLAGE,
+}
+
+
+def sync_role_groups(**kwargs: Any) -> None:
+    """Make each role's group hold exactly the permissions above (post_migrate).
+
+    Runs after each app migrates; permissions of apps not yet migrated are
+    picked up when the handler runs again for the later app.
+    """
+    wanted = set().union(*ROLE_PERMISSIONS.values())
+    query = Q(pk__in=[])
+    for perm in wanted:
+        app_label, codename = perm.split(".")
+        query |= Q(content_type__app_label=app_label, codename=codename)
+    existing = {
+        f"{p.content_type.app_label}.{p.codename}": p
+        for p in Permission.objects.filter(query).select_related("content_type")
+    }
+    for role, perms in ROLE_PERMISSIONS.items():
+        group, _created = Group.objects.get_or_create(name=role)
+        group.permissions.set([existing[p] for p in perms if p in existing])

@@ -1,0 +1,151 @@
+"""The one path by which records are limited to a user's areas.
+
+A user holds roles, each bound to one area. A role's Django group says *what* the
+role may do (permissions); the role's area says *where*: the area and everything
+below it. So "where may this user do X" is the set of areas of the roles whose
+group holds permission X, and a record is inside when its area's code starts
+with one of those areas' significant digits (see relief.areacodes).
+
+Every queryset a view, export or form field shows goes through
+`ScopedQuerySet.restrict()`; every check on one record through `allows()`.
+Each model says how to reach its area with `scope_path` ("" for Area itself).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import reduce
+from operator import or_
+from typing import TYPE_CHECKING, Any, Self
+
+from django.contrib.auth.models import AnonymousUser, Permission
+from django.db import models
+
+if TYPE_CHECKING:
+    from relief.models import Area, User
+
+    AnyUser = User | AnonymousUser
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One role of a user, with the area it covers."""
+
+    role: str
+    area_id: int
+    area_code: str
+    area_name: str
+    prefix: str
+
+    @property
+    def role_label(self) -> str:
+        from relief.choices import Role
+
+        return str(Role(self.role).label)
+
+
+def grants(user: AnyUser) -> tuple[Grant, ...]:
+    """The user's roles; fetched once per request and kept on the user object."""
+    if not user.is_authenticated:
+        return ()
+    cached = getattr(user, "_scope_grants", None)
+    if cached is None:
+        from relief.areacodes import prefix_of
+        from relief.models import RoleAssignment
+
+        rows = RoleAssignment.objects.filter(user=user).values_list(
+            "role", "area_id", "area__code", "area__name"
+        )
+        cached = tuple(
+            Grant(role, area_id, code, name, prefix_of(code)) for role, area_id, code, name in rows
+        )
+        user._scope_grants = cached
+    return cached
+
+
+def role_permissions(user: AnyUser) -> dict[str, frozenset[str]]:
+    """For each role the user holds, the permissions ("app.codename") of its group."""
+    cached = getattr(user, "_scope_role_perms", None)
+    if cached is None:
+        roles = {grant.role for grant in grants(user)}
+        found: dict[str, set[str]] = {role: set() for role in roles}
+        if roles:
+            rows = Permission.objects.filter(group__name__in=roles).values_list(
+                "group__name", "content_type__app_label", "codename"
+            )
+            for role, app_label, codename in rows:
+                found[role].add(f"{app_label}.{codename}")
+        cached = {role: frozenset(perms) for role, perms in found.items()}
+        user._scope_role_perms = cached
+    return cached
+
+
+def forget(user: AnyUser) -> None:
+    """Drop what this user object remembers, after their roles change."""
+    for attr in ("_scope_grants", "_scope_role_perms"):
+        if hasattr(user, attr):
+            delattr(user, attr)
+
+
+def model_permissions(user: AnyUser) -> set[str]:
+    """Every permission the user holds somewhere, whatever the area."""
+    return set().union(*role_permissions(user).values()) if user.is_authenticated else set()
+
+
+def area_prefixes(user: AnyUser, perm: str) -> list[str] | None:
+    """The significant digits of the areas where the user holds `perm`.
+
+    None means everywhere (an active superuser); an empty list means nowhere.
+    Nested areas collapse into the outer one.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return []
+    if user.is_superuser:
+        return None
+    perms = role_permissions(user)
+    found = sorted({g.prefix for g in grants(user) if perm in perms.get(g.role, ())})
+    return [p for p in found if not any(p != q and p.startswith(q) for q in found)]
+
+
+def perm_name(model: type[models.Model], action: str) -> str:
+    return f"{model._meta.app_label}.{action}_{model._meta.model_name}"
+
+
+def scope_area(obj: models.Model) -> Area | None:
+    """The area a record belongs to, following its model's scope_path."""
+    path = type(obj).scope_path
+    current: Any = obj
+    for attr in path.split("__") if path else ():
+        current = getattr(current, attr)
+        if current is None:
+            return None
+    return current
+
+
+def allows(user: AnyUser, perm: str, obj: models.Model) -> bool:
+    """May the user do `perm` on this record (or, for an Area, inside this area)?"""
+    prefixes = area_prefixes(user, perm)
+    if prefixes is None:
+        return True
+    area = scope_area(obj)
+    return area is not None and any(area.code.startswith(p) for p in prefixes)
+
+
+class ScopedQuerySet(models.QuerySet):
+    """A queryset that can be narrowed to what a user may see or act on."""
+
+    def restrict(self, user: AnyUser, action: str = "view", *, perm: str | None = None) -> Self:
+        """Records inside the areas where the user holds `perm`.
+
+        `perm` defaults to "<app>.<action>_<model>" for this queryset's model;
+        pass another model's permission to ask, say, which villages a user may
+        add households in: Area.objects.restrict(user, perm="recipients.add_household").
+        """
+        prefixes = area_prefixes(user, perm or perm_name(self.model, action))
+        if prefixes is None:
+            return self
+        if not prefixes:
+            return self.none()
+        path = self.model.scope_path
+        lookup = f"{path}__code__startswith" if path else "code__startswith"
+        return self.filter(reduce(or_, (models.Q(**{lookup: p}) for p in prefixes)))
