@@ -1,0 +1,33 @@
+// Small behaviours for server-rendered pages. No inline scripts anywhere, so a
+// strict Content-Security-Policy can forbid them.
+(function () {
+  "use strict";
+
+  // <form data-autosubmit>: submit when a select changes (the language switch).
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest("form[data-autosubmit]");
+    if (form && event.target.tagName === "SELECT") form.submit();
+  });
+
+  // Formsets: a button [data-formset-add="PREFIX"] appends a copy of
+  // <template id="PREFIX-template">, numbered from PREFIX-TOTAL_FORMS.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-formset-add]");
+    if (!button) return;
+    event.preventDefault();
+    var prefix = button.getAttribute("data-formset-add");
+    var total = document.getElementById("id_" + prefix + "-TOTAL_FORMS");
+    var template = document.getElementById(prefix + "-template");
+    var target = document.getElementById(prefix + "-rows");
+    var index = parseInt(total.value, 10);
+    var html = template.innerHTML.replace(/__prefix__/g, String(index)).replace(/__number__/g, String(index + 1));
+    var holder = document.createElement("div");
+    holder.innerHTML = html.trim();
+    var row = holder.firstElementChild;
+    target.appendChild(row);
+    total.value = String(index + 1);
+    if (window.htmx) window.htmx.process(row);
+    var first = row.querySelector("input:not([type=hidden]), select");
+    if (first) first.focus();
+  });
+})();
