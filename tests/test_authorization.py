@@ -1,0 +1,210 @@
+"""Every URL the project defines, opened as every persona: who gets what.
+
+Adding a URL without adding it to EXPECTED fails `test_every_url_has_a_decision`;
+adding a view without an access decorator (relief.access) fails
+`test_every_view_declares_its_access`. Objects belong to village A (东关村,
+township T1), so the personas of village B and township T2 must be refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+
+import pytest
+from django.contrib.contenttypes.models import ContentType
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from relief.models import Area
+
+PERSONAS = [
+    "anonymous",
+    "clerk_a",
+    "clerk_b",
+    "township_clerk",
+    "township_clerk_t2",
+    "supervisor",
+    "finance",
+    "approver",
+    "auditor",
+    "admin",
+    "admin_t2",
+    "nobody",
+    "superuser",
+]
+SIGNED_IN = PERSONAS[1:]
+REGISTRY_READERS = {
+    "clerk_a",
+    "clerk_b",
+    "township_clerk",
+    "township_clerk_t2",
+    "supervisor",
+    "finance",
+    "approver",
+    "auditor",
+    "superuser",
+}
+REGISTRY_WRITERS = {"clerk_a", "clerk_b", "township_clerk", "township_clerk_t2", "superuser"}
+ADMINISTRATORS = {"admin", "admin_t2", "superuser"}
+ADMIN_READERS = ADMINISTRATORS | {"auditor"}
+
+
+def rule(
+    allowed: set[str],
+    *,
+    ok: int = 200,
+    outside: set[str] = frozenset(),
+    others: int = 403,
+    anonymous: int = 302,
+) -> dict[str, int]:
+    """Expected status per persona: `allowed` get `ok`, those of them whose area
+    does not hold the object get 404, signed-in others `others`."""
+    expected = {"anonymous": anonymous}
+    for persona in SIGNED_IN:
+        if persona in outside:
+            expected[persona] = 404
+        elif persona in allowed:
+            expected[persona] = ok
+        else:
+            expected[persona] = others
+    return expected
+
+
+OUTSIDE_A = {"clerk_b", "township_clerk_t2"}  # registry personas who do not reach village A
+OUTSIDE_A_ADMIN = {"admin_t2"}  # administrators who do not reach village A
+
+# url name -> (arguments, expected status per persona) for a GET.
+EXPECTED: dict[str, tuple[Callable[[SimpleNamespace], list], dict[str, int]]] = {
+    "home": (lambda o: [], rule(set(SIGNED_IN))),
+    "login": (lambda o: [], rule(set(), others=302, anonymous=200)),
+    "logout": (lambda o: [], rule(set(), others=405, anonymous=405)),  # POST only
+    "password_change": (lambda o: [], rule(set(SIGNED_IN))),
+    "password_change_done": (lambda o: [], rule(set(SIGNED_IN))),
+    "set_language": (lambda o: [], rule(set(), others=302, anonymous=302)),  # redirects back
+    "area_list": (lambda o: [], rule(ADMIN_READERS)),
+    "area_create": (lambda o: [], rule(ADMINISTRATORS)),
+    "area_import": (lambda o: [], rule(ADMINISTRATORS)),
+    "area_edit": (lambda o: [o.area.pk], rule(ADMINISTRATORS, outside=OUTSIDE_A_ADMIN)),
+    "user_list": (lambda o: [], rule(ADMIN_READERS)),
+    "user_create": (lambda o: [], rule(ADMINISTRATORS)),
+    "user_detail": (lambda o: [o.user.pk], rule(ADMIN_READERS, outside=OUTSIDE_A_ADMIN)),
+    "user_edit": (lambda o: [o.user.pk], rule(ADMINISTRATORS, outside=OUTSIDE_A_ADMIN)),
+    "user_password": (lambda o: [o.user.pk], rule(ADMINISTRATORS, outside=OUTSIDE_A_ADMIN)),
+    "role_grant": (lambda o: [o.user.pk], rule(ADMINISTRATORS, ok=405)),  # POST only
+    "role_revoke": (lambda o: [o.role.pk], rule(ADMINISTRATORS, ok=405)),  # POST only
+    "recipients:household_list": (lambda o: [], rule(REGISTRY_READERS)),
+    "recipients:household_create": (lambda o: [], rule(REGISTRY_WRITERS)),
+    "recipients:household_detail": (
+        lambda o: [o.household.pk],
+        rule(REGISTRY_READERS, outside=OUTSIDE_A),
+    ),
+    "recipients:household_edit": (
+        lambda o: [o.household.pk],
+        rule(REGISTRY_WRITERS, outside=OUTSIDE_A),
+    ),
+    "recipients:check_id_number": (lambda o: [], rule(REGISTRY_WRITERS)),
+}
+
+
+def project_url_names() -> dict[str, URLPattern]:
+    """Every named URL outside Django's admin site, with its pattern."""
+    found: dict[str, URLPattern] = {}
+
+    def walk(patterns, namespace):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                if p.namespace == "admin":
+                    continue
+                walk(p.url_patterns, f"{p.namespace}:" if p.namespace else namespace)
+            else:
+                assert p.name, f"unnamed URL pattern {p.pattern}: every URL needs a name"
+                found[namespace + p.name] = p
+
+    walk(get_resolver().url_patterns, "")
+    return found
+
+
+def admin_url_names() -> list[tuple[str, URLPattern]]:
+    resolver = next(
+        p for p in get_resolver().url_patterns if getattr(p, "namespace", "") == "admin"
+    )
+    found = []
+
+    def walk(patterns):
+        for p in patterns:
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns)
+            elif p.name:
+                found.append((f"admin:{p.name}", p))
+
+    walk(resolver.url_patterns)
+    return found
+
+
+def test_every_url_has_a_decision():
+    undecided = sorted(set(project_url_names()) - set(EXPECTED))
+    assert not undecided, f"URLs with no expected access per role in EXPECTED: {undecided}"
+    stale = sorted(set(EXPECTED) - set(project_url_names()))
+    assert not stale, f"EXPECTED names URLs that no longer exist: {stale}"
+
+
+def test_every_view_declares_its_access():
+    undeclared = [
+        name for name, p in project_url_names().items() if not hasattr(p.callback, "access")
+    ]
+    assert not undeclared, f"views without @public/@signed_in/@requires: {undeclared}"
+
+
+@pytest.fixture
+def objects(people, household_a, areas) -> SimpleNamespace:
+    return SimpleNamespace(
+        household=household_a,
+        area=areas.a,
+        user=people.clerk_a,
+        role=people.clerk_a.roles.get(),
+    )
+
+
+def _client_for(client, people, persona):
+    if persona != "anonymous":
+        client.force_login(getattr(people, persona))
+    return client
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_who_gets_what(client, people, objects, persona):
+    client = _client_for(client, people, persona)
+    got, wanted = {}, {}
+    for name, (arguments, expected) in EXPECTED.items():
+        url = reverse(name, args=arguments(objects))
+        got[name] = client.get(url).status_code
+        wanted[name] = expected[persona]
+    assert got == wanted
+
+
+def _admin_kwargs(pattern: URLPattern, objects: SimpleNamespace) -> dict[str, object]:
+    values = {
+        "object_id": objects.area.pk,
+        "id": objects.user.pk,
+        "app_label": "relief",
+        "content_type_id": ContentType.objects.get_for_model(Area).pk,
+    }
+    return {key: values[key] for key in pattern.pattern.regex.groupindex}
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_admin_site_is_for_superusers_only(client, people, objects, persona):
+    client = _client_for(client, people, persona)
+    for name, pattern in admin_url_names():
+        response = client.get(reverse(name, kwargs=_admin_kwargs(pattern, objects)))
+        if persona == "superuser":
+            assert response.status_code < 500, name
+            assert not response.get("Location", "").startswith("/admin/login/"), name
+        elif name in ("admin:login", "admin:logout"):
+            # The sign-in form (which says this account may not enter), and a
+            # sign-out that sends the visitor back to it.
+            assert response.status_code in (200, 302), name
+            assert response.status_code == 200 or response["Location"].startswith("/admin/"), name
+        else:
+            assert response.status_code == 302, name
+            assert response["Location"].startswith("/admin/login/"), name
