@@ -43,14 +43,29 @@ class HouseholdForm(forms.ModelForm):
         field.label_from_instance = lambda area: f"{area.parent.name} · {area.name}"
         field.empty_label = _("Choose a village")
         if not self.instance.pk and len(field.queryset) == 1:
-            field.initial = field.queryset[0].pk
+            # The instance's own (empty) village would win over field.initial.
+            self.initial["village"] = field.queryset[0].pk
 
 
 class MemberForm(forms.ModelForm):
     # Declared here rather than taken from the model so that a pasted number with
     # spaces or full-width digits reaches clean_id_number, which normalizes it,
     # instead of failing an 18-character limit first.
-    id_number = forms.CharField(label=gettext_lazy("ID number"), max_length=30)
+    # It is checked live as it is typed (htmx), with the result beside it.
+    id_number = forms.CharField(
+        label=gettext_lazy("ID number"),
+        max_length=30,
+        widget=forms.TextInput(
+            attrs={
+                "autocomplete": "off",
+                "spellcheck": "false",
+                "hx-get": reverse_lazy("recipients:check_id_number"),
+                "hx-trigger": "input changed delay:400ms, change",
+                "hx-target": "next .id-check",
+                "hx-swap": "innerHTML",
+            }
+        ),
+    )
 
     class Meta:
         model = Person
@@ -63,20 +78,7 @@ class MemberForm(forms.ModelForm):
             "locally_registered",
             "notes",
         ]
-        widgets = {
-            "id_number": forms.TextInput(
-                attrs={
-                    "autocomplete": "off",
-                    "spellcheck": "false",
-                    "inputmode": "text",
-                    "hx-get": reverse_lazy("recipients:check_id_number"),
-                    "hx-trigger": "change, keyup changed delay:400ms",
-                    "hx-target": "next .id-check",
-                    "hx-swap": "innerHTML",
-                }
-            ),
-            "notes": forms.TextInput(),
-        }
+        widgets = {"notes": forms.TextInput()}
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -76,11 +76,7 @@ class Person(models.Model):
     disability_grade = models.CharField(
         _("disability grade"), max_length=1, choices=DisabilityGrade, blank=True, default=""
     )
-    locally_registered = models.BooleanField(
-        _("local household registration"),
-        default=True,
-        help_text=_("Registered (户籍) in this area."),
-    )
+    locally_registered = models.BooleanField(_("local household registration"), default=True)
     notes = models.TextField(_("notes"), blank=True)
 
     history = HistoricalRecords()

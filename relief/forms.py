@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import password_validators_help_text_html
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from relief.areacodes import normalize_area_code
 from relief.choices import Role
@@ -61,7 +61,7 @@ class UserCreateForm(forms.Form):
         regex=r"^[\w.@+-]+$",
         help_text=gettext_lazy("Letters, digits and @ . + - _ only."),
     )
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=50)
+    name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=50)
     phone = forms.CharField(label=gettext_lazy("Phone"), max_length=20, required=False)
     area = forms.ModelChoiceField(label=gettext_lazy("Office area"), queryset=Area.objects.none())
     password1 = forms.CharField(
@@ -89,7 +89,7 @@ class UserCreateForm(forms.Form):
 class UserEditForm(forms.Form):
     # A plain form, not a ModelForm: validating must not touch the account, whose
     # current office the service checks the actor's rights against.
-    name = forms.CharField(label=gettext_lazy("Name"), max_length=50)
+    name = forms.CharField(label=pgettext_lazy("person", "Name"), max_length=50)
     phone = forms.CharField(label=gettext_lazy("Phone"), max_length=20, required=False)
     area = forms.ModelChoiceField(label=gettext_lazy("Office area"), queryset=Area.objects.none())
     is_active = forms.BooleanField(
