@@ -33,6 +33,7 @@ class Household(models.Model):
         related_name="households",
         limit_choices_to={"level": AreaLevel.VILLAGE},
         verbose_name=_("village"),
+        db_index=False,  # the (village, number) index below serves lookups by village
     )
     address = models.CharField(_("address"), max_length=200)
     notes = models.TextField(_("notes"), blank=True)
@@ -47,6 +48,8 @@ class Household(models.Model):
         ordering = ["number"]
         verbose_name = _("household")
         verbose_name_plural = _("households")
+        # A village's households in list order, read straight off the index.
+        indexes = [models.Index(fields=["village", "number"], name="household_village_number")]
 
     def __str__(self) -> str:
         return self.number

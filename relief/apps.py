@@ -10,6 +10,7 @@ class ReliefConfig(AppConfig):
     default = True
 
     def ready(self) -> None:
+        from relief import lookups  # noqa: F401  registers CharField's __prefix
         from relief.roles import sync_role_groups
 
         post_migrate.connect(sync_role_groups, dispatch_uid="relief.sync_role_groups")
