@@ -9,6 +9,7 @@ each so the household pages show where they came from.
 from __future__ import annotations
 
 import datetime
+import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -70,6 +71,29 @@ STREETS = [
     "和平路",
     "新村",
 ]
+# Demo staff: one name per account, in the order the accounts are made.
+STAFF_NAMES = [
+    "李秀英",
+    "王建军",
+    "张丽华",
+    "刘志强",
+    "陈晓梅",
+    "杨德胜",
+    "赵春燕",
+    "黄立新",
+    "周玉兰",
+    "吴国平",
+    "徐海燕",
+    "孙文斌",
+    "胡桂芳",
+    "朱永红",
+    "高建华",
+    "林淑珍",
+    "何振国",
+    "郭晓东",
+    "马金凤",
+    "罗长青",
+]
 OTHER_BIRTHPLACES = ["130102", "130104", "131102", "130602", "410102", "370102", "140105"]
 
 
@@ -99,13 +123,14 @@ def ensure_accounts(password: str | None = None) -> list[Account]:
     slugs = {code: slug for code, _name, slug in [COUNTY, *TOWNSHIPS, *VILLAGES]}
     areas = Area.objects.filter(code__in=slugs)
     accounts = []
+    names = itertools.cycle(STAFF_NAMES)
     for role, prefix in ROLE_PREFIX.items():
         for area in areas:
             if area.level not in ROLE_LEVELS[role]:
                 continue
             username = f"{prefix}-{slugs[area.code]}"
             user, _created = User.objects.get_or_create(username=username)
-            user.name, user.area = _account_name(role, area), area
+            user.name, user.area = next(names), area
             user.set_password(password)
             user.is_active = True
             user.save()
@@ -117,10 +142,6 @@ def ensure_accounts(password: str | None = None) -> list[Account]:
     root.set_password(password)
     root.save()
     return accounts
-
-
-def _account_name(role: str, area: Area) -> str:
-    return f"{area.name}{Role(role).label}"
 
 
 def generate_households(villages: list[Area], count: int, *, seed: int = 2026) -> int:
