@@ -87,7 +87,7 @@ def next_household_number(village: Area) -> str:
 
     Call with the village row locked: numbers are issued one at a time.
     """
-    last = Household.objects.filter(number__startswith=f"{village.code}-").aggregate(
+    last = Household.objects.filter(number__prefix=f"{village.code}-").aggregate(
         last=Max("number")
     )["last"]
     sequence = int(last.rsplit("-", 1)[1]) + 1 if last else 1

@@ -21,9 +21,15 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from relief import scoping
-from relief.areacodes import LEVELS_TOP_DOWN, ancestor_codes, level_of, normalize_area_code
+from relief.areacodes import (
+    LEVELS_TOP_DOWN,
+    ancestor_codes,
+    chunks,
+    level_of,
+    normalize_area_code,
+    parent_code,
+)
 from relief.audit import record
-from relief.choices import AreaLevel
 from relief.models import Area, User
 from relief.services import attach_orphans
 
@@ -124,16 +130,19 @@ def _rows_from_table(table: list[list[Any]]) -> list[AreaRow]:
 
 
 def plan(actor: User, rows: list[AreaRow]) -> AreaPlan:
-    """What importing these rows would do, and every row that cannot be imported."""
+    """What importing these rows would do, and every row that cannot be imported.
+
+    Reads the database in a few batched queries whatever the file's size.
+    """
     result = AreaPlan()
     prefixes = scoping.area_prefixes(actor, "relief.add_area")
-    existing = {a.code: a for a in Area.objects.filter(code__in=[r.code for r in rows])}
-    ancestors_needed = {c for r in rows if _valid(r.code) for c in ancestor_codes(r.code)}
-    on_file = set(Area.objects.filter(code__in=ancestors_needed).values_list("code", flat=True))
+    valid = [r.code for r in rows if _valid(r.code)]
+    ancestors = {a for code in valid for a in ancestor_codes(code)}
+    names_on_file = _names_on_file({*valid, *ancestors})
     in_file: dict[str, int] = {}
     for row in rows:
         try:
-            level = level_of(row.code)
+            level_of(row.code)
         except ValidationError as exc:
             result.errors.append((row.line, " ".join(exc.messages)))
             continue
@@ -144,64 +153,71 @@ def plan(actor: User, rows: list[AreaRow]) -> AreaPlan:
             result.errors.append((row.line, _("The name is longer than 100 characters.")))
             continue
         if row.code in in_file:
-            result.errors.append(
-                (
-                    row.line,
-                    _("Code %(code)s also appears on row %(line)d.")
-                    % {"code": row.code, "line": in_file[row.code]},
-                )
-            )
+            message = _("Code %(code)s also appears on row %(line)d.")
+            first = in_file[row.code]
+            result.errors.append((row.line, message % {"code": row.code, "line": first}))
             continue
         in_file[row.code] = row.line
         if prefixes is not None and not any(row.code.startswith(p) for p in prefixes):
-            result.errors.append(
-                (row.line, _("%(code)s is outside the areas you administer.") % {"code": row.code})
-            )
+            message = _("%(code)s is outside the areas you administer.")
+            result.errors.append((row.line, message % {"code": row.code}))
             continue
-        if row.code in existing:
-            old = existing[row.code].name
+        if row.code in names_on_file:
+            old = names_on_file[row.code]
             if old == row.name:
                 result.unchanged += 1
             else:
                 result.rename.append((row, old))
             continue
-        if level in (AreaLevel.TOWNSHIP, AreaLevel.VILLAGE):
-            parent = ancestor_codes(row.code)[0]
-            if parent not in on_file and parent not in in_file:
-                result.errors.append(
-                    (
-                        row.line,
-                        _("The area above it (%(parent)s) is neither on file nor in this file.")
-                        % {"parent": parent},
-                    )
-                )
-                continue
         result.create.append(row)
-    # A parent that appears later in the file than its child is fine; one that
-    # appears only on an erroneous row is not.
-    bad_codes = {r.code for r in rows if any(line == r.line for line, _m in result.errors)}
-    for row in list(result.create):
-        if any(a in bad_codes for a in ancestor_codes(row.code)):
-            result.create.remove(row)
-            result.errors.append((row.line, _("The area above it has an error in this file.")))
+    # A parent may come later in the file than its child; it must be on file
+    # or on a row of the file without an error.
+    bad = {r.code for r in rows if r.line in {line for line, _m in result.errors}}
+    usable = {r.code for r in result.create} | set(names_on_file)
+    creatable = []
+    for row in result.create:
+        try:
+            parent_code(row.code, usable.__contains__)
+        except ValidationError:
+            parent = ancestor_codes(row.code)[0]
+            if parent in bad:
+                message = _("The area above it has an error in this file.")
+            else:
+                message = _(
+                    "The area above it (%(parent)s) is neither on file nor in this file."
+                ) % {"parent": parent}
+            result.errors.append((row.line, message))
+            continue
+        creatable.append(row)
+    result.create = creatable
     result.errors.sort()
     return result
 
 
 def apply(actor: User, area_plan: AreaPlan, *, source: str) -> None:
-    """Write a plan without errors: all of it or, on any failure, nothing."""
+    """Write a plan without errors: all of it or, on any failure, nothing.
+
+    Level by level, top down, in bulk; each new area's parent is found among
+    the areas on file and those just created, without a query per row.
+    """
     if not area_plan.ok:
         raise ValueError("a plan with errors is never applied")
     with transaction.atomic():
+        wanted = {a for r in area_plan.create for a in ancestor_codes(r.code)}
+        known = _areas_on_file(wanted)
         created: list[Area] = []
-        by_level = sorted(area_plan.create, key=lambda r: LEVELS_TOP_DOWN.index(level_of(r.code)))
-        for row in by_level:
-            area = Area(code=row.code, name=row.name)
-            area.clean()  # level and parent, from the code
-            if area.parent is None and not actor.is_superuser:
-                raise PermissionDenied
-            area.save()
-            created.append(area)
+        for level in LEVELS_TOP_DOWN:
+            batch = []
+            for row in (r for r in area_plan.create if level_of(r.code) == level):
+                parent = parent_code(row.code, known.__contains__)
+                if parent is None and not actor.is_superuser:
+                    raise PermissionDenied  # only superusers add top-level areas
+                batch.append(
+                    Area(code=row.code, name=row.name, level=level, parent=known.get(parent))
+                )
+            for area in Area.objects.bulk_create(batch, batch_size=1000):
+                known[area.code] = area
+                created.append(area)
         for row, _old in area_plan.rename:
             Area.objects.filter(code=row.code).update(name=row.name)
         attach_orphans(created)
@@ -211,10 +227,24 @@ def apply(actor: User, area_plan: AreaPlan, *, source: str) -> None:
             None,
             area=actor.area,
             source=source,
-            created=[r.code for r in area_plan.create],
+            created=len(area_plan.create),
             renamed=[[r.code, old, r.name] for r, old in area_plan.rename],
             unchanged=area_plan.unchanged,
         )
+
+
+def _names_on_file(codes: set[str]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for batch in chunks(sorted(codes)):
+        names.update(Area.objects.filter(code__in=batch).values_list("code", "name"))
+    return names
+
+
+def _areas_on_file(codes: set[str]) -> dict[str, Area]:
+    areas: dict[str, Area] = {}
+    for batch in chunks(sorted(codes)):
+        areas.update((a.code, a) for a in Area.objects.filter(code__in=batch))
+    return areas
 
 
 def _valid(code: str) -> bool:

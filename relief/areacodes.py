@@ -8,6 +8,8 @@ starts with its significant digits.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
+
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
@@ -80,3 +82,35 @@ def ancestor_codes(code: str) -> list[str]:
         if candidate != code and candidate not in codes and level_of(candidate) == parent_level:
             codes.append(candidate)
     return codes
+
+
+def parent_code(code: str, exists: Callable[[str], bool]) -> str | None:
+    """The code of the area `code` hangs under, given which codes exist.
+
+    A township or village hangs under the area directly above it, which must
+    exist; a county or city under its nearest existing ancestor, or under none
+    when the deployment holds nothing above it. Raises ValidationError for a
+    township or village whose parent is missing.
+    """
+    ancestors = ancestor_codes(code)
+    if level_of(code) not in (AreaLevel.TOWNSHIP, AreaLevel.VILLAGE):
+        return next((a for a in ancestors if exists(a)), None)
+    if not exists(ancestors[0]):
+        raise ValidationError(
+            _("The area above %(code)s (%(parent)s) is not on file; add it first.")
+            % {"code": code, "parent": ancestors[0]},
+            code="area_parent_missing",
+        )
+    return ancestors[0]
+
+
+def chunks(codes: Iterable[str], size: int = 500) -> Iterator[list[str]]:
+    """Codes in batches small enough for one IN (...) on any database."""
+    batch: list[str] = []
+    for code in codes:
+        batch.append(code)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

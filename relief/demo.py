@@ -181,7 +181,7 @@ def generate_households(villages: list[Area], count: int, *, seed: int = 2026) -
 
 def _last_sequence(village: Area) -> int:
     last = (
-        Household.objects.filter(number__startswith=f"{village.code}-")
+        Household.objects.filter(number__prefix=f"{village.code}-")
         .order_by("-number")
         .values_list("number", flat=True)
         .first()

@@ -121,7 +121,7 @@ class RoleGrantForm(forms.Form):
         super().__init__(*args, **kwargs)
         areas = Area.objects.restrict(actor, perm="relief.add_roleassignment")
         if user.area is not None:
-            areas = areas.filter(code__startswith=user.area.prefix)
+            areas = areas.filter(code__prefix=user.area.prefix)
         else:
             areas = areas.none()
         self.fields["area"].queryset = areas

@@ -14,6 +14,7 @@ from relief.areacodes import LEVELS_TOP_DOWN
 from relief.audit import record
 from relief.choices import AreaLevel, Role
 from relief.models import Area, RoleAssignment, User
+from relief.models.areas import find_parent
 from relief.roles import ROLE_LEVELS
 
 
@@ -54,6 +55,7 @@ def create_area(actor: User, *, code: str, name: str) -> Area:
             raise AdministrationError(
                 _("Area code %(code)s is already on file.") % {"code": code}, field="code"
             ) from None
+        attach_orphans([area])
         record(actor, "area.create", area, to_state=area.name)
     return area
 
@@ -72,11 +74,12 @@ def rename_area(actor: User, area: Area, *, name: str, reason: str = "") -> Area
 
 
 def attach_orphans(new_areas: list[Area]) -> None:
-    """Areas filed before the area above them existed (a county first, its city
-    later) get that parent now."""
+    """Top-level areas filed before an area above them existed (a county first,
+    its city later) get that parent now. Top-level areas are few."""
     for area in Area.objects.filter(parent__isnull=True).exclude(pk__in=[a.pk for a in new_areas]):
-        area.clean()
-        if area.parent is not None:
+        parent = find_parent(area.code)
+        if parent is not None:
+            area.parent = parent
             area.save(update_fields=["parent"])
 
 

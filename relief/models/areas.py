@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from relief.areacodes import ancestor_codes, level_of, prefix_of
+from relief.areacodes import ancestor_codes, level_of, parent_code, prefix_of
 from relief.choices import AreaLevel
 from relief.scoping import ScopedQuerySet
 
@@ -55,7 +55,7 @@ class Area(models.Model):
             self.level = level_of(self.code)
         except ValidationError as exc:
             raise ValidationError({"code": exc.messages}) from None
-        self.parent = find_parent(self.code, self.level)
+        self.parent = find_parent(self.code)
 
     def full_name(self) -> str:
         """Name with its ancestors, e.g. 示范县 城关镇 东关村 (walks parent links)."""
@@ -67,21 +67,11 @@ class Area(models.Model):
         return " ".join(reversed(names))
 
 
-def find_parent(code: str, level: str) -> Area | None:
-    """The nearest existing area above `code`.
-
-    Townships and villages need theirs; a county or city may stand at the top
-    of a deployment that holds no province.
-    """
-    ancestors = ancestor_codes(code)
-    found = {a.code: a for a in Area.objects.filter(code__in=ancestors)}
-    if level not in (AreaLevel.TOWNSHIP, AreaLevel.VILLAGE):
-        return next((found[a] for a in ancestors if a in found), None)
-    if ancestors[0] not in found:
-        raise ValidationError(
-            {
-                "code": _("The area above %(code)s (%(parent)s) is not on file; add it first.")
-                % {"code": code, "parent": ancestors[0]}
-            }
-        )
-    return found[ancestors[0]]
+def find_parent(code: str) -> Area | None:
+    """The existing area `code` hangs under (see relief.areacodes.parent_code)."""
+    found = {a.code: a for a in Area.objects.filter(code__in=ancestor_codes(code))}
+    try:
+        parent = parent_code(code, found.__contains__)
+    except ValidationError as exc:
+        raise ValidationError({"code": exc.messages}) from None
+    return found.get(parent) if parent else None

@@ -28,7 +28,7 @@ def area_list(request: HttpRequest) -> HttpResponse:
     areas = Area.objects.restrict(request.user, "view").select_related("parent")
     query = request.GET.get("q", "").strip()
     if query:
-        areas = areas.filter(Q(code__startswith=query) | Q(name__contains=query))
+        areas = areas.filter(Q(code__prefix=query) | Q(name__contains=query))
     level = request.GET.get("level", "")
     if level in AreaLevel.values:
         areas = areas.filter(level=level)

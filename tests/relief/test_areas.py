@@ -74,7 +74,8 @@ def test_it_previews_then_imports_a_table_with_a_title_row(client, people, areas
     assert Area.objects.get(code="130123300201").parent.code == "130123300000"
     assert Area.objects.get(code="130123100201").name == "东关村（更名）"
     event = AuditEvent.objects.get(action="area.import")
-    assert event.actor == people.admin and event.data["created"] == ["130123300000", "130123300201"]
+    assert event.actor == people.admin and event.data["created"] == 2
+    assert event.data["renamed"] == [["130123100201", "东关村", "东关村（更名）"]]
 
 
 def test_it_reports_every_bad_row_with_its_number_and_imports_nothing(client, people, areas):
@@ -181,6 +182,33 @@ def test_it_attaches_an_existing_top_level_county_to_a_city_imported_later(peopl
     area_import.apply(people.superuser, plan, source="test")
     areas.county.refresh_from_db()
     assert areas.county.parent.code == "130100000000"
+
+
+def test_it_attaches_a_county_to_a_city_added_by_hand(people, areas):
+    services.create_area(people.superuser, code="130100000000", name="石家庄市")
+    areas.county.refresh_from_db()
+    assert areas.county.parent.code == "130100000000"
+
+
+def test_it_imports_a_province_sized_table_in_a_few_queries(
+    people, areas, django_assert_max_num_queries
+):
+    """12,000 townships and villages under existing and new parents: the
+    database is read in batches and written in bulk, not once per row."""
+    rows, line = [], 2
+    for t in range(300, 700):  # 400 new townships
+        rows.append(area_import.AreaRow(line, f"130123{t:03d}000", f"镇{t}"))
+        line += 1
+        for v in range(200, 229):  # 29 villages each
+            rows.append(area_import.AreaRow(line, f"130123{t:03d}{v:03d}", f"村{t}-{v}"))
+            line += 1
+    plan = area_import.plan(people.superuser, rows)
+    assert plan.ok and len(plan.create) == 12_000
+    with django_assert_max_num_queries(60):
+        area_import.apply(people.superuser, plan, source="test")
+    village = Area.objects.select_related("parent").get(code="130123699228")
+    assert village.level == "village" and village.parent.code == "130123699000"
+    assert village.parent.parent == areas.county
 
 
 def test_it_renames_an_area_with_an_audit_event(client, people, areas):
