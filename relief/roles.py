@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import AppConfig, apps
 from django.contrib.auth.models import Group, Permission
 from django.db.models import Q
 
@@ -64,12 +65,16 @@ ROLE_LEVELS: dict[str, frozenset[str]] = {
 }
 
 
-def sync_role_groups(**kwargs: Any) -> None:
-    """Make each role's group hold exactly the permissions above (post_migrate).
+def sync_role_groups(sender: AppConfig | None = None, **kwargs: Any) -> None:
+    """Make each role's group hold exactly the permissions above.
 
-    Runs after each app migrates; permissions of apps not yet migrated are
-    picked up when the handler runs again for the later app.
+    Connected to post_migrate, which Django sends once per app after every
+    migrate (and every test-database flush); it acts only on the last app's
+    signal, when every app's permissions have been created.
     """
+    with_models = [config for config in apps.get_app_configs() if config.models_module]
+    if sender is not None and sender is not with_models[-1]:
+        return
     wanted = set().union(*ROLE_PERMISSIONS.values())
     query = Q(pk__in=[])
     for perm in wanted:
