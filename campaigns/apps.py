@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class CampaignsConfig(AppConfig):
-    """Campaigns, categories and subsidy standards (built in a later issue)."""
+    """Campaigns: phases, deadlines, fund sources, categories and subsidy standards."""
 
     name = "campaigns"
     verbose_name = _("Campaigns")

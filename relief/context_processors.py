@@ -9,6 +9,7 @@ from relief import scoping
 # The navigation: (label, url name, the permission that shows it, or None for all).
 NAVIGATION = [
     (_("Overview"), "home", None),
+    (_("Campaigns"), "campaigns:campaign_list", "campaigns.view_campaign"),
     (_("Households"), "recipients:household_list", "recipients.view_household"),
     (_("Areas"), "area_list", "relief.view_area"),
     (_("Users"), "user_list", "relief.view_user"),

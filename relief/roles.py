@@ -39,16 +39,26 @@ ADMINISTRATION = VIEW_ADMINISTRATION | {
     "relief.delete_roleassignment",
 }
 
+# Every role reads the campaigns that concern its area (their standards are public).
+VIEW_CAMPAIGNS = {"campaigns.view_campaign"}
+# Setting up a campaign: its phases, fund sources, categories and standards.
+SET_UP_CAMPAIGNS = VIEW_CAMPAIGNS | {
+    "campaigns.add_campaign",
+    "campaigns.change_campaign",
+    "campaigns.add_evidencefield",
+}
+
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.VILLAGE_CLERK: frozenset(VIEW_REGISTRY | EDIT_REGISTRY),
-    Role.TOWNSHIP_CLERK: frozenset(VIEW_REGISTRY | EDIT_REGISTRY),
-    Role.TOWNSHIP_SUPERVISOR: frozenset(VIEW_REGISTRY),
-    Role.FINANCE_OFFICER: frozenset(VIEW_REGISTRY),
-    Role.COUNTY_APPROVER: frozenset(VIEW_REGISTRY),
+    Role.VILLAGE_CLERK: frozenset(VIEW_REGISTRY | EDIT_REGISTRY | VIEW_CAMPAIGNS),
+    Role.TOWNSHIP_CLERK: frozenset(VIEW_REGISTRY | EDIT_REGISTRY | VIEW_CAMPAIGNS),
+    Role.TOWNSHIP_SUPERVISOR: frozenset(VIEW_REGISTRY | VIEW_CAMPAIGNS),
+    Role.FINANCE_OFFICER: frozenset(VIEW_REGISTRY | VIEW_CAMPAIGNS),
+    Role.COUNTY_APPROVER: frozenset(VIEW_REGISTRY | VIEW_CAMPAIGNS),
     # Auditors read everything in their area and change nothing.
-    Role.AUDITOR: frozenset(VIEW_REGISTRY | VIEW_ADMINISTRATION),
-    # Administrators set up areas and accounts; they need no residents' data.
-    Role.ADMINISTRATOR: frozenset(ADMINISTRATION),
+    Role.AUDITOR: frozenset(VIEW_REGISTRY | VIEW_ADMINISTRATION | VIEW_CAMPAIGNS),
+    # Administrators set up areas, accounts and campaigns (domain.md §1); they
+    # need no residents' data.
+    Role.ADMINISTRATOR: frozenset(ADMINISTRATION | SET_UP_CAMPAIGNS),
 }
 
 _ABOVE_VILLAGE = frozenset(

@@ -9,6 +9,11 @@ with one of those areas' significant digits (see relief.areacodes).
 Every queryset a view, export or form field shows goes through
 `ScopedQuerySet.restrict()`; every check on one record through `allows()`.
 Each model says how to reach its area with `scope_path` ("" for Area itself).
+
+A model may also set `scope_covers_below = True` (campaigns): such a record
+applies to its whole subtree, so *viewing* it is allowed to users whose area
+lies below its area as well, e.g. a village clerk sees the township's campaign.
+Changing it still needs a role at or above its area.
 """
 
 from __future__ import annotations
@@ -122,13 +127,35 @@ def scope_area(obj: models.Model) -> Area | None:
     return current
 
 
+def covering_codes(user: AnyUser, perm: str) -> set[str]:
+    """The codes of the areas above the user's areas where they hold `perm`:
+    the records there that cover their area (scope_covers_below)."""
+    from relief.areacodes import ancestor_codes
+
+    perms = role_permissions(user)
+    return {
+        code
+        for grant in grants(user)
+        if perm in perms.get(grant.role, ())
+        for code in ancestor_codes(grant.area_code)
+    }
+
+
+def _reaches_down(model: type[models.Model], perm: str) -> bool:
+    return getattr(model, "scope_covers_below", False) and perm.split(".")[-1].startswith("view_")
+
+
 def allows(user: AnyUser, perm: str, obj: models.Model) -> bool:
     """May the user do `perm` on this record (or, for an Area, inside this area)?"""
     prefixes = area_prefixes(user, perm)
     if prefixes is None:
         return True
     area = scope_area(obj)
-    return area is not None and any(area.code.startswith(p) for p in prefixes)
+    if area is None:
+        return False
+    if any(area.code.startswith(p) for p in prefixes):
+        return True
+    return _reaches_down(type(obj), perm) and area.code in covering_codes(user, perm)
 
 
 class ScopedQuerySet(models.QuerySet):
@@ -141,12 +168,15 @@ class ScopedQuerySet(models.QuerySet):
         pass another model's permission to ask, say, which villages a user may
         add households in: Area.objects.restrict(user, perm="recipients.add_household").
         """
-        prefixes = area_prefixes(user, perm or perm_name(self.model, action))
+        perm = perm or perm_name(self.model, action)
+        prefixes = area_prefixes(user, perm)
         if prefixes is None:
             return self
         if not prefixes:
             return self.none()
         inside = reduce(or_, (models.Q(code__prefix=p) for p in prefixes))
+        if _reaches_down(self.model, perm):
+            inside |= models.Q(code__in=covering_codes(user, perm))
         path = self.model.scope_path
         if not path:
             return self.filter(inside)

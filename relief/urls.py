@@ -42,5 +42,6 @@ urlpatterns = [
     path("users/<int:pk>/roles/", users.role_grant, name="role_grant"),
     path("roles/<int:pk>/revoke/", users.role_revoke, name="role_revoke"),
     path("", include("recipients.urls")),
+    path("", include("campaigns.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -30,4 +30,34 @@
     var first = row.querySelector("input:not([type=hidden]), select");
     if (first) first.focus();
   });
+
+  // Timeline bars and marks: positions come as data attributes (no inline
+  // styles, which a strict Content-Security-Policy forbids).
+  function place(root) {
+    root.querySelectorAll("[data-left]").forEach(function (el) {
+      el.style.left = el.getAttribute("data-left") + "%";
+      var width = el.getAttribute("data-width");
+      if (width !== null) el.style.width = width + "%";
+    });
+  }
+  place(document);
+
+  // <button data-confirm="question">: ask before submitting.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) event.preventDefault();
+  });
+
+  // <select data-standard>: show the fields of the chosen standard only
+  // (elements marked data-for="fixed range ...").
+  function showStandard(select) {
+    var kind = select.value;
+    document.querySelectorAll("[data-for]").forEach(function (el) {
+      el.hidden = el.getAttribute("data-for").split(" ").indexOf(kind) === -1;
+    });
+  }
+  document.querySelectorAll("select[data-standard]").forEach(showStandard);
+  document.addEventListener("change", function (event) {
+    if (event.target.matches("select[data-standard]")) showStandard(event.target);
+  });
 })();

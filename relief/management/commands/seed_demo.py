@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 from django.conf import settings
@@ -10,6 +9,7 @@ from django.utils import translation
 from recipients.models import Household
 from relief import demo
 from relief.choices import AreaLevel, Role
+from relief.text import pad
 
 
 class Command(BaseCommand):
@@ -46,13 +46,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo accounts (password: {settings.DEMO_PASSWORD}):")
         width = max(len(a.username) for a in accounts)
         for account in accounts:
-            role = _pad(str(Role(account.role).label), 20)
+            role = pad(str(Role(account.role).label), 20)
             area = f"{account.area.name} ({account.area.code})"
             self.stdout.write(f"  {account.username:<{width}}  {role} {area}")
-        self.stdout.write(f"  {demo.SUPERUSER:<{width}}  {_pad('superuser', 20)} /admin/")
-
-
-def _pad(text: str, width: int) -> str:
-    """Pad to a terminal width: Chinese characters take two columns."""
-    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-    return text + " " * max(0, width - used)
+        self.stdout.write(f"  {demo.SUPERUSER:<{width}}  {pad('superuser', 20)} /admin/")
