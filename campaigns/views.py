@@ -310,8 +310,8 @@ def _category_form(request: HttpRequest, campaign: Campaign, category: Category)
     )
 
 
-@require_POST
 @requires(SETUP)
+@require_POST
 def category_delete(request: HttpRequest, pk: int, category: int) -> HttpResponse:
     campaign = get_object_or_404(_campaigns(request, "change"), pk=pk)
     target = get_object_or_404(campaign.categories, pk=category)
@@ -384,8 +384,8 @@ def _fields_used(category: Category, rule: Any) -> set[str]:
     return used
 
 
-@require_POST
 @requires(SETUP)
+@require_POST
 def campaign_status(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(_campaigns(request, "change"), pk=pk)
     form = StatusForm(request.POST)
@@ -404,8 +404,8 @@ def campaign_status(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("campaigns:campaign_detail", pk=campaign.pk)
 
 
-@require_POST
 @requires("campaigns.add_campaign")
+@require_POST
 def campaign_copy(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(_campaigns(request), pk=pk)
     form = CopyForm(request.POST)
@@ -436,8 +436,8 @@ def evidence_fields(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
 @requires("campaigns.add_evidencefield")
+@require_POST
 def evidence_field_create(request: HttpRequest) -> HttpResponse:
     form = EvidenceFieldForm(request.POST)
     if form.is_valid():

@@ -124,3 +124,26 @@ def household_b(people, areas) -> Household:
 @pytest.fixture
 def household_c(people, areas) -> Household:
     return make_household(people.superuser, areas.c, "王五")
+
+
+@pytest.fixture
+def campaign_t1(people, areas):
+    """A draft campaign of township T1 with one fund source and one category."""
+    from campaigns import services as campaign_services
+    from campaigns.models import Category, FundSource
+
+    campaign = campaign_services.create_campaign(
+        people.superuser,
+        area=areas.t1,
+        kind="春节慰问",
+        name="2026年春节慰问",
+        issuer="城关镇人民政府",
+        year=2026,
+    )
+    source = FundSource.objects.create(
+        campaign=campaign, name="镇财政", payer="城关镇财政所", budget=10000
+    )
+    Category.objects.create(
+        campaign=campaign, name="一般困难户", cash=500, planned_count=20, fund_source=source
+    )
+    return campaign

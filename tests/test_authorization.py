@@ -47,6 +47,7 @@ REGISTRY_READERS = {
 REGISTRY_WRITERS = {"clerk_a", "clerk_b", "township_clerk", "township_clerk_t2", "superuser"}
 ADMINISTRATORS = {"admin", "admin_t2", "superuser"}
 ADMIN_READERS = ADMINISTRATORS | {"auditor"}
+CAMPAIGN_READERS = REGISTRY_READERS | ADMINISTRATORS
 
 
 def rule(
@@ -72,6 +73,9 @@ def rule(
 
 OUTSIDE_A = {"clerk_b", "township_clerk_t2"}  # registry personas who do not reach village A
 OUTSIDE_A_ADMIN = {"admin_t2"}  # administrators who do not reach village A
+# The campaign is township T1's: its villages' clerks see it from below, the
+# county sees it from above, township T2 does not see it at all.
+OUTSIDE_T1 = {"township_clerk_t2", "admin_t2"}
 
 # url name -> (arguments, expected status per persona) for a GET.
 EXPECTED: dict[str, tuple[Callable[[SimpleNamespace], list], dict[str, int]]] = {
@@ -103,6 +107,44 @@ EXPECTED: dict[str, tuple[Callable[[SimpleNamespace], list], dict[str, int]]] = 
         rule(REGISTRY_WRITERS, outside=OUTSIDE_A),
     ),
     "recipients:check_id_number": (lambda o: [], rule(REGISTRY_WRITERS)),
+    "campaigns:campaign_list": (lambda o: [], rule(CAMPAIGN_READERS)),
+    "campaigns:campaign_create": (lambda o: [], rule(ADMINISTRATORS)),
+    "campaigns:campaign_detail": (
+        lambda o: [o.campaign.pk],
+        rule(CAMPAIGN_READERS, outside=OUTSIDE_T1),
+    ),
+    "campaigns:campaign_edit": (
+        lambda o: [o.campaign.pk],
+        rule(ADMINISTRATORS, outside=OUTSIDE_A_ADMIN),
+    ),
+    "campaigns:campaign_schedule": (
+        lambda o: [o.campaign.pk],
+        rule(ADMINISTRATORS, outside=OUTSIDE_A_ADMIN),
+    ),
+    "campaigns:campaign_funds": (
+        lambda o: [o.campaign.pk],
+        rule(ADMINISTRATORS, outside=OUTSIDE_A_ADMIN),
+    ),
+    "campaigns:campaign_status": (lambda o: [o.campaign.pk], rule(ADMINISTRATORS, ok=405)),
+    "campaigns:campaign_copy": (lambda o: [o.campaign.pk], rule(ADMINISTRATORS, ok=405)),
+    "campaigns:category_create": (
+        lambda o: [o.campaign.pk],
+        rule(ADMINISTRATORS, outside=OUTSIDE_A_ADMIN),
+    ),
+    "campaigns:category_edit": (
+        lambda o: [o.campaign.pk, o.category.pk],
+        rule(ADMINISTRATORS, outside=OUTSIDE_A_ADMIN),
+    ),
+    "campaigns:category_delete": (
+        lambda o: [o.campaign.pk, o.category.pk],
+        rule(ADMINISTRATORS, ok=405),
+    ),
+    "campaigns:category_try": (
+        lambda o: [o.campaign.pk, o.category.pk],
+        rule(CAMPAIGN_READERS, outside=OUTSIDE_T1),
+    ),
+    "campaigns:evidence_fields": (lambda o: [], rule(CAMPAIGN_READERS)),
+    "campaigns:evidence_field_create": (lambda o: [], rule(ADMINISTRATORS, ok=405)),
 }
 
 
@@ -156,12 +198,14 @@ def test_every_view_declares_its_access():
 
 
 @pytest.fixture
-def objects(people, household_a, areas) -> SimpleNamespace:
+def objects(people, household_a, areas, campaign_t1) -> SimpleNamespace:
     return SimpleNamespace(
         household=household_a,
         area=areas.a,
         user=people.clerk_a,
         role=people.clerk_a.roles.get(),
+        campaign=campaign_t1,
+        category=campaign_t1.categories.get(),
     )
 
 

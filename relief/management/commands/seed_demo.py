@@ -42,6 +42,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Added {households - have} households with {persons} members.")
         else:
             self.stdout.write(f"The demo villages already hold {have} households.")
+        from campaigns.demo import ensure_campaigns
+
+        campaigns = ensure_campaigns()
+        self.stdout.write(f"Demo campaigns: {', '.join(c.name for c in campaigns)}.")
         self.stdout.write("")
         self.stdout.write(f"Demo accounts (password: {settings.DEMO_PASSWORD}):")
         width = max(len(a.username) for a in accounts)
