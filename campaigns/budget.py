@@ -95,10 +95,18 @@ class SourceLine:
     count: int
 
     @property
+    def over(self) -> bool:
+        """Even the lowest standard for the planned count exceeds the budget."""
+        return self.count > 0 and self.planned.low > self.budget
+
+    @property
+    def underspent(self) -> bool:
+        """Even the highest standard for the planned count leaves money unspent."""
+        return self.count > 0 and self.planned.high is not None and self.planned.high < self.budget
+
+    @property
     def feasible(self) -> bool:
-        return self.planned.low <= self.budget and (
-            self.planned.high is None or self.planned.high >= self.budget
-        )
+        return not (self.over or self.underspent)
 
 
 @dataclass

@@ -23,7 +23,16 @@ from typing import Any
 from django.utils.translation import gettext as _
 
 from campaigns.choices import ApprovalLevel, StackingPolicy, Unit
-from campaigns.conditions import Condition, FieldSpec, Rule, describe, evaluate, fmt, test
+from campaigns.conditions import (
+    OUTCOME_FIELDS,
+    Condition,
+    FieldSpec,
+    Rule,
+    describe,
+    evaluate,
+    fmt,
+    test,
+)
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -398,7 +407,8 @@ def _higher(a: str, b: str) -> str:
 
 
 def _escalate(out: Outcome, rule: CategoryRule, facts: Mapping[str, Any]) -> None:
-    values = {**facts, "amount": out.amount}
+    values = {**facts, "amount": out.amount, "tier": out.tier or None}
+    names = {**rule.fields, **OUTCOME_FIELDS}
     for escalation in rule.escalations:
         if test(escalation.condition, values, rule.line) and ApprovalLevel.rank(
             escalation.level
@@ -407,10 +417,7 @@ def _escalate(out: Outcome, rule: CategoryRule, facts: Mapping[str, Any]) -> Non
             out.lines.append(
                 _("%(condition)s: needs %(level)s approval")
                 % {
-                    "condition": describe(
-                        escalation.condition,
-                        {**rule.fields, "amount": FieldSpec("amount", _("amount"))},
-                    ),
+                    "condition": describe(escalation.condition, names),
                     "level": ApprovalLevel(escalation.level).label,
                 }
             )

@@ -68,6 +68,13 @@ class Condition:
         return cls(key, op, value, bool(times_line))
 
 
+# What escalation rules may test besides the evidence: the amount computed and
+# the tier chosen ("金额 > 20000 => province", "档次 = 重度 => county").
+OUTCOME_FIELDS = {
+    "amount": FieldSpec("amount", "金额"),
+    "tier": FieldSpec("tier", "档次", FieldType.CHOICE),
+}
+
 Group = tuple[Condition, ...]  # all must hold
 Rule = tuple[Group, ...]  # any group; () means "always"
 

@@ -250,7 +250,8 @@ class CategoryForm(forms.ModelForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2, "class": "mono"}),
         help_text=gettext_lazy(
-            "One per line: a condition, then => and the level. E.g. 金额 > 20000 => province. "
+            "One per line: a condition, then => and the level. E.g. 金额 > 20000 => province, "
+            "档次 = 重度 => county. "
             "Levels: township, county, city, province, national."
         ),
     )
@@ -294,7 +295,7 @@ class CategoryForm(forms.ModelForm):
         self.fields["eligibility_text"].initial = _rendered(instance.eligibility, catalogue)
         if instance.threshold:
             self.fields["threshold_text"].initial = _rendered([[instance.threshold]], catalogue)
-        with_amount = {**catalogue, "amount": cond.FieldSpec("amount", "金额")}
+        with_amount = {**catalogue, **cond.OUTCOME_FIELDS}
         self.fields["escalation_text"].initial = "\n".join(
             f"{cond.describe(cond.Condition.from_json(c, with_amount), with_amount)} => {level}"
             for c, level in instance.escalations

@@ -347,9 +347,7 @@ def _category(
     escalations = []
     for i, esc in enumerate(r.items("escalation")):
         e = _Reader(esc, f"{r.at('escalation')}[{i}]")
-        rule = _rule(
-            e.get("when"), e.at("when"), {**fields, "amount": cond.FieldSpec("amount", "金额")}
-        )
+        rule = _rule(e.get("when"), e.at("when"), {**fields, **cond.OUTCOME_FIELDS})
         if len(rule) != 1 or len(rule[0]) != 1:
             raise LoadError(e.at("when"), _("write exactly one condition."))
         escalations.append([rule[0][0].to_json(), e.choice("level", ApprovalLevel)])

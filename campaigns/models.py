@@ -27,7 +27,7 @@ from campaigns.choices import (
     StandardKind,
     Unit,
 )
-from campaigns.conditions import Condition, FieldSpec, Rule
+from campaigns.conditions import OUTCOME_FIELDS, Condition, FieldSpec, Rule
 from relief.choices import AreaLevel
 from relief.scoping import ScopedQuerySet
 
@@ -160,6 +160,14 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def stacking_pairs(self) -> frozenset[frozenset[str]]:
+        """The pairs of category names that add up under the "pairs" policy."""
+        through = Category.stacks_with.through.objects.filter(from_category__campaign=self)
+        return frozenset(
+            frozenset(pair)
+            for pair in through.values_list("from_category__name", "to_category__name")
+        )
 
     @property
     def editable(self) -> bool:
@@ -408,7 +416,7 @@ class Category(models.Model):
             standard=self.standard(fields),
             eligibility=rule_from_json(self.eligibility, fields),
             escalations=tuple(
-                calc.Escalation(Condition.from_json(c, fields), level)
+                calc.Escalation(Condition.from_json(c, {**fields, **OUTCOME_FIELDS}), level)
                 for c, level in self.escalations
             ),
             shares=self.fund_source.payer_shares() if self.fund_source else (),
