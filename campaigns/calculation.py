@@ -348,7 +348,7 @@ def _percentage(
             "field": _name(names, standard.base_field)
         }
         return
-    exact = money(base * standard.rate / HUNDRED)
+    exact = base * standard.rate / HUNDRED  # unrounded: round once, to the step
     amount = round_to(exact, standard.step)
     text = f"{_name(names, standard.base_field)} {fmt(base)} × {fmt(standard.rate)}% = {fmt(exact)}"
     if amount != exact:
@@ -363,6 +363,8 @@ def _percentage(
     if standard.not_above_base and amount > base:
         # Stay on the rounding step while not exceeding the base.
         amount = round_down_to(base, standard.step)
+        if standard.floor is not None and amount < standard.floor <= base:
+            amount = money(standard.floor)
         out.lines.append(
             _("not above %(field)s: %(amount)s")
             % {"field": _name(names, standard.base_field), "amount": fmt(amount)}
@@ -433,6 +435,8 @@ def split(amount: Decimal, shares: Sequence[Share]) -> list[tuple[str, Decimal]]
     amount = money(amount)
     if not shares:
         return []
+    if amount < 0:  # a reversal: split what it reverses, then turn the sign back
+        return [(payer, -part) for payer, part in split(-amount, shares)]
     total = sum((s.percent for s in shares), Decimal(0))
     if total <= 0:
         raise ValueError("shares must add up to more than zero")

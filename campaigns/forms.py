@@ -138,8 +138,10 @@ def parse_shares(text: str) -> list[tuple[str, Decimal]]:
             percent = Decimal(match["percent"])
         except InvalidOperation:
             raise ValidationError(_('"%(part)s" has no percentage.') % {"part": part}) from None
-        if not 0 < percent <= 100:
-            raise ValidationError(_("A share is above 0 and at most 100%."))
+        if not 0 < percent <= 100 or percent.as_tuple().exponent < -2:
+            raise ValidationError(
+                _("A share is above 0 and at most 100%, with at most two decimal places.")
+            )
         shares.append((match["payer"], percent))
     if shares and sum(p for _payer, p in shares) != 100:
         raise ValidationError(

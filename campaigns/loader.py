@@ -87,13 +87,18 @@ class _Reader:
         self.used.add(key)
         return self.data.get(key, default)
 
-    def text(self, key: str, *, required: bool = False, default: str = "") -> str:
+    def text(
+        self, key: str, *, required: bool = False, default: str = "", max_length: int = 0
+    ) -> str:
         value = self.get(key)
         if value is None or str(value).strip() == "":
             if required:
                 raise LoadError(self.at(key), _("is required."))
             return default
-        return str(value).strip()
+        text = str(value).strip()
+        if max_length and len(text) > max_length:
+            raise LoadError(self.at(key), _("is longer than %(n)s characters.") % {"n": max_length})
+        return text
 
     def money(self, key: str, *, required: bool = False) -> Decimal | None:
         value = self.get(key)
@@ -109,6 +114,8 @@ class _Reader:
             ) from None
         if amount < 0:
             raise LoadError(self.at(key), _("cannot be negative."))
+        if amount.as_tuple().exponent < -2:
+            raise LoadError(self.at(key), _("has more than two decimal places."))
         return amount
 
     def integer(self, key: str, *, default: int | None = None) -> int | None:
@@ -218,6 +225,13 @@ def load(actor: User, data: dict[str, Any]) -> Campaign:
                     f"categories[{i}].adds_up_with",
                     _('there is no category "%(name)s".') % {"name": other},
                 )
+    for i, c in enumerate(categories):
+        for quota_code, _count in c["area_quotas"]:
+            if not Area.objects.filter(code=quota_code).exists():
+                raise LoadError(
+                    f"categories[{i}].area_quotas",
+                    _("there is no area with the code %(code)s.") % {"code": quota_code},
+                )
     top.done()
 
     with transaction.atomic():
@@ -255,13 +269,9 @@ def load(actor: User, data: dict[str, Any]) -> Campaign:
                 for tier_order, tier in enumerate(c["tiers"]):
                     Tier.objects.create(category=category, order=tier_order, **tier)
                 for quota_code, count in c["area_quotas"]:
-                    quota_area = Area.objects.filter(code=quota_code).first()
-                    if quota_area is None:
-                        raise LoadError(
-                            f"{row['name']}.area_quotas",
-                            _("there is no area with the code %(code)s.") % {"code": quota_code},
-                        )
-                    AreaQuota.objects.create(category=category, area=quota_area, count=count)
+                    AreaQuota.objects.create(
+                        category=category, area=Area.objects.get(code=quota_code), count=count
+                    )
             for c in categories:
                 created[c["row"]["name"]].stacks_with.add(*(created[n] for n in c["adds_up_with"]))
 
@@ -272,7 +282,7 @@ def load(actor: User, data: dict[str, Any]) -> Campaign:
 def _phase(item: Any, where: str) -> dict[str, Any]:
     r = _Reader(item, where)
     row = {
-        "name": r.text("name", required=True),
+        "name": r.text("name", required=True, max_length=50),
         "starts_on": r.date("starts"),
         "ends_on": r.date("ends"),
         "to_be_announced": r.flag("tbd"),
@@ -287,7 +297,7 @@ def _deadline(item: Any, where: str) -> dict[str, Any]:
     r = _Reader(item, where)
     row = {
         "deliverable": r.choice("deliverable", Deliverable, Deliverable.OTHER),
-        "title": r.text("title"),
+        "title": r.text("title", max_length=100),
         "level": r.choice("level", AreaLevel, AreaLevel.VILLAGE),
         "due_on": r.date("due"),
         "hard": r.flag("hard"),
@@ -300,10 +310,10 @@ def _deadline(item: Any, where: str) -> dict[str, Any]:
 
 def _source(item: Any, where: str) -> dict[str, Any]:
     r = _Reader(item, where)
-    name = r.text("name", required=True)
+    name = r.text("name", required=True, max_length=100)
     row = {
         "name": name,
-        "payer": r.text("payer", default=name),
+        "payer": r.text("payer", default=name, max_length=100),
         "budget": r.money("budget", required=True),
     }
     raw = r.get("shares") or {}
@@ -319,6 +329,8 @@ def _source(item: Any, where: str) -> dict[str, Any]:
             raise LoadError(f"{r.at('shares')}.{payer}", _("is not a percentage.")) from None
         if not 0 < value <= 100:
             raise LoadError(f"{r.at('shares')}.{payer}", _("must be above 0 and at most 100."))
+        if value.as_tuple().exponent < -2:
+            raise LoadError(f"{r.at('shares')}.{payer}", _("has more than two decimal places."))
         shares.append((str(payer), value))
     if shares and sum(v for _p, v in shares) != 100:
         raise LoadError(r.at("shares"), _("the payers' shares must add up to 100."))
@@ -332,8 +344,8 @@ def _category(
 ) -> dict[str, Any]:
     r = _Reader(item, where)
     row: dict[str, Any] = {
-        "name": r.text("name", required=True),
-        "section": r.text("section"),
+        "name": r.text("name", required=True, max_length=100),
+        "section": r.text("section", max_length=50),
         "unit": r.choice("unit", Unit, Unit.HOUSEHOLD),
         "planned_count": r.integer("count"),
         "quota": r.integer("quota"),
@@ -356,6 +368,8 @@ def _category(
     quotas = r.get("area_quotas") or {}
     if not isinstance(quotas, Mapping):
         raise LoadError(r.at("area_quotas"), _("expected area codes and counts."))
+    q = _Reader(quotas, r.at("area_quotas"))
+    area_quotas = [(normalize_area_code(k), q.integer(k)) for k in quotas]
     adds_up_with = r.items("adds_up_with")
     standard = _Reader(r.get("standard"), r.at("standard"))
     kinds = [k for k in StandardKind.values if k in standard.data]
@@ -376,7 +390,7 @@ def _category(
         "fund_source": fund_source,
         "base_field": base_field,
         "tiers": tiers,
-        "area_quotas": [(normalize_area_code(k), int(v)) for k, v in quotas.items()],
+        "area_quotas": area_quotas,
         "adds_up_with": [str(n) for n in adds_up_with],
     }
 
@@ -414,6 +428,8 @@ def _standard(
                 )
             base_field = named
         row["rate"] = s.money("rate", required=True)
+        if row["rate"] > 1000:
+            raise LoadError(s.at("rate"), _("must be at most 1000 (per cent)."))
         rounding = str(s.get("rounding", "0.01"))
         if rounding not in RoundingStep.values:
             raise LoadError(s.at("rounding"), _("round to 0.01, 1, 10 or 100 yuan."))
@@ -434,7 +450,7 @@ def _standard(
             t = _Reader(item, f"{s.at('tiers')}[{i}]")
             tiers.append(
                 {
-                    "name": t.text("name", required=True),
+                    "name": t.text("name", required=True, max_length=50),
                     "cash": t.money("cash") or Decimal(0),
                     "goods": t.money("goods") or Decimal(0),
                     "conditions": rule_to_json(_rule(t.get("when"), t.at("when"), fields)),

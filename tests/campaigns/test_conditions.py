@@ -63,7 +63,11 @@ def test_it_names_the_line_and_the_problem(text, says):
 
 
 def test_it_renders_what_it_reads():
-    text = "低保户 = 是 且 合规自付医疗费 >= 40,000\n致困原因 in 因病、因残\n家庭人均月收入 < 2 × 低保线"
+    text = (
+        "低保户 = 是 且 合规自付医疗费 >= 40,000\n"
+        "致困原因 in 因病、因残\n"
+        "家庭人均月收入 < 2 × 低保线"
+    )
     rule = cond.parse(text, FIELDS)
     assert cond.render(rule, FIELDS) == text
     assert cond.parse(cond.render(rule, FIELDS), FIELDS) == rule

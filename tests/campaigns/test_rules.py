@@ -76,3 +76,11 @@ def test_it_reads_household_facts_from_the_register(household_a):
     assert facts["oldest_age"] == max(m.age(datetime.date(2026, 1, 1)) for m in members)
     assert facts["disabled_members"] == 0
     assert facts["local_hukou"] is True
+
+
+def test_it_splits_a_reversal_like_the_payment_it_reverses():
+    shares = [calc.Share("区财政", Decimal(50)), calc.Share("镇财政", Decimal(50))]
+    paid = calc.split(Decimal("1.01"), shares)
+    reversed_ = calc.split(Decimal("-1.01"), shares)
+    assert reversed_ == [(payer, -part) for payer, part in paid]
+    assert sum(part for _p, part in reversed_) == Decimal("-1.01")
