@@ -93,6 +93,7 @@ class SourceLine:
     budget: Decimal
     planned: Bounds
     count: int
+    uncounted: bool = False  # some of its categories have no planned count
 
     @property
     def over(self) -> bool:
@@ -102,7 +103,12 @@ class SourceLine:
     @property
     def underspent(self) -> bool:
         """Even the highest standard for the planned count leaves money unspent."""
-        return self.count > 0 and self.planned.high is not None and self.planned.high < self.budget
+        return (
+            self.count > 0
+            and not self.uncounted
+            and self.planned.high is not None
+            and self.planned.high < self.budget
+        )
 
     @property
     def feasible(self) -> bool:
@@ -151,6 +157,7 @@ def budget_table(campaign: Campaign) -> BudgetTable:
                 money(source.budget),
                 Bounds.total(r.total for r in rows if r.total is not None),
                 sum(r.count or 0 for r in rows),
+                uncounted=any(r.count is None for r in rows),
             )
         )
     all_rows = [r for s in sections.values() for r in s.rows]

@@ -243,9 +243,12 @@ def _budgets(campaign: Campaign, categories: list[Category]) -> list[Finding]:
                     source.name,
                 )
             )
-        members = [c for c in by_source.get(source.pk, []) if c.planned_count is not None]
+        paid = by_source.get(source.pk, [])
+        members = [c for c in paid if c.planned_count is not None]
         if not members:
             continue
+        # A category without a planned count may take any amount of what is left.
+        uncounted = len(members) < len(paid)
         total = Bounds.total(unit_bounds(c).times(c.planned_count) for c in members)
         args = {"source": source.name, "budget": fmt(source.budget)}
         if total.low > source.budget:
@@ -260,7 +263,7 @@ def _budgets(campaign: Campaign, categories: list[Category]) -> list[Finding]:
                     source.name,
                 )
             )
-        elif total.high is not None and total.high < source.budget:
+        elif not uncounted and total.high is not None and total.high < source.budget:
             found.append(
                 Finding(
                     WARNING,

@@ -110,3 +110,12 @@ def test_it_compares_quotas_with_the_budget_and_with_each_other(areas, campaign_
 def test_it_warns_of_a_category_nobody_pays_for(campaign_t1):
     campaign_t1.categories.create(name="孤儿", cash=100)
     assert any("孤儿" in m for m in messages(campaign_t1, checks.WARNING))
+
+
+def test_it_does_not_call_a_budget_unspendable_when_a_category_has_no_count(campaign_t1):
+    source = campaign_t1.fund_sources.get()
+    source.budget = Decimal(12000)
+    source.save()
+    assert len(messages(campaign_t1, checks.WARNING)) == 1  # 20 × 500 < 12,000
+    campaign_t1.categories.create(name="临时困难户", cash=300, fund_source=source)
+    assert messages(campaign_t1, checks.WARNING) == []  # it may take the rest

@@ -505,13 +505,13 @@ def test_it_refuses_a_file_that_does_not_exist(areas, tmp_path):
 
 def test_it_prints_the_findings_after_loading(areas, tmp_path):
     data = good()
-    data["fund_sources"][0]["budget"] = 12000  # 20 × 500 = 10,000 planned
+    data["fund_sources"][1]["budget"] = 20000  # 10 × 1,700 = 17,000 planned
     out = StringIO()
     call_command("load_campaign", str(write(tmp_path, data)), stdout=out)
     lines = out.getvalue().splitlines()
     assert str(Campaign.objects.get().pk) in lines[0] and "2026年春节慰问" in lines[0]
     (finding,) = lines[1:]
-    assert "镇财政" in finding and "12,000" in finding and "10,000" in finding
+    assert "低保金" in finding and "20,000" in finding and "17,000" in finding
 
 
 # -- the format document's own examples load ------------------------------------------
