@@ -175,12 +175,8 @@ def compute(
     eligibility = evaluate(rule.eligibility, facts, rule.line)
     if not eligibility.holds:
         out.eligible = False
-        out.missing = tuple(sorted(eligibility.missing))
-        if out.missing:
-            out.lines.append(
-                _("Evidence missing: %(fields)s.")
-                % {"fields": "、".join(_name(names, k) for k in out.missing)}
-            )
+        if eligibility.missing:
+            _ask_for(out, eligibility.missing, names)
         else:
             out.lines.append(_("Not eligible: no condition of the category holds."))
         return out
@@ -210,6 +206,16 @@ def compute(
 def _name(names: Mapping[str, FieldSpec], key: str) -> str:
     spec = names.get(key)
     return spec.name if spec else key
+
+
+def _ask_for(out: Outcome, keys: set[str], names: Mapping[str, FieldSpec]) -> None:
+    """Not decided: the evidence named is needed first."""
+    out.eligible = False
+    out.missing = tuple(sorted(keys))
+    out.lines.append(
+        _("Evidence missing: %(fields)s.")
+        % {"fields": "、".join(_name(names, k) for k in out.missing)}
+    )
 
 
 def _persons(facts: Mapping[str, Any]) -> int:
@@ -317,12 +323,7 @@ def _percentage(
     if standard.threshold is not None:
         held = test(standard.threshold, facts, line)
         if held is None:
-            out.eligible = False
-            out.missing = (standard.threshold.field,)
-            out.lines.append(
-                _("Evidence missing: %(fields)s.")
-                % {"fields": _name(names, standard.threshold.field)}
-            )
+            _ask_for(out, {standard.threshold.field}, names)
             return
         if not held:
             out.eligible = False
@@ -336,11 +337,7 @@ def _percentage(
             return
     raw = facts.get(standard.base_field)
     if raw in (None, ""):
-        out.eligible = False
-        out.missing = (standard.base_field,)
-        out.lines.append(
-            _("Evidence missing: %(fields)s.") % {"fields": _name(names, standard.base_field)}
-        )
+        _ask_for(out, {standard.base_field}, names)
         return
     base = money(Decimal(str(raw)))
     if base < 0:
@@ -394,12 +391,8 @@ def _tiered(
             return
         missing |= result.missing
     out.eligible = False
-    out.missing = tuple(sorted(missing))
     if missing:
-        out.lines.append(
-            _("Evidence missing: %(fields)s.")
-            % {"fields": "、".join(_name(names, k) for k in sorted(missing))}
-        )
+        _ask_for(out, missing, names)
     else:
         out.lines.append(_("No tier applies."))
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -202,7 +201,6 @@ def _save_formsets(
     campaign: Campaign,
     what: str,
     formsets: list[Any],
-    after: Callable[[], None] | None = None,
 ) -> bool:
     """Validate and save formsets through the campaign's set-up service."""
     if not all(fs.is_valid() for fs in formsets):
@@ -211,8 +209,6 @@ def _save_formsets(
     def apply(_locked: Campaign) -> None:
         for formset in formsets:
             formset.save()
-        if after:
-            after()
 
     try:
         services.save_setup(request.user, campaign, what, apply)
