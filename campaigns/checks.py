@@ -32,7 +32,7 @@ class Finding:
 def findings(campaign: Campaign) -> list[Finding]:
     fields = EvidenceField.catalogue()
     categories = list(
-        campaign.categories.select_related("fund_source").prefetch_related(
+        campaign.categories.select_related("fund_source", "base_field").prefetch_related(
             "tiers", "area_quotas", "stacks_with"
         )
     )

@@ -267,4 +267,12 @@ def test_it_shows_a_campaign_in_a_fixed_number_of_queries(client, people, areas,
         )
         category.tiers.create(name="甲", cash=100)
         category.area_quotas.create(area=areas.a, count=1)
+        Category.objects.create(
+            campaign=campaign_t1,
+            name=f"医疗救助{n}",
+            kind=StandardKind.PERCENTAGE,
+            base_field=EvidenceField.objects.get(key="medical_self_pay"),
+            rate=80,
+            fund_source=source,
+        )
     assert _count(client, url) == few
