@@ -10,7 +10,7 @@ from decimal import Decimal
 from campaigns.calculation import money
 from campaigns.choices import StandardKind
 from campaigns.conditions import fmt
-from campaigns.models import Campaign, Category
+from campaigns.models import Campaign, Category, FundSource
 
 ZERO = Decimal("0.00")
 
@@ -124,8 +124,11 @@ class BudgetTable:
     unfunded: list[Category]
 
 
-def budget_table(campaign: Campaign) -> BudgetTable:
-    categories = list(campaign.categories.select_related("fund_source").prefetch_related("tiers"))
+def budget_table(
+    campaign: Campaign, setup: tuple[list[Category], list[FundSource]] | None = None
+) -> BudgetTable:
+    """`setup` may be passed when the caller has read it already (Campaign.load_setup())."""
+    categories, fund_sources = setup or campaign.load_setup()
     sections: dict[str, Section] = {}
     per_source: dict[int, list[Row]] = {}
     for category in categories:
@@ -144,7 +147,7 @@ def budget_table(campaign: Campaign) -> BudgetTable:
         if category.fund_source_id:
             per_source.setdefault(category.fund_source_id, []).append(row)
     sources = []
-    for source in campaign.fund_sources.prefetch_related("shares"):
+    for source in fund_sources:
         rows = per_source.get(source.pk, [])
         shares = list(source.shares.all())
         payers = (

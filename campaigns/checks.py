@@ -16,7 +16,7 @@ from campaigns import conditions as cond
 from campaigns.budget import Bounds, unit_bounds
 from campaigns.choices import StackingPolicy, StandardKind
 from campaigns.conditions import fmt
-from campaigns.models import Campaign, Category, EvidenceField, rule_from_json
+from campaigns.models import Campaign, Category, EvidenceField, FundSource, rule_from_json
 
 ERROR = "error"
 WARNING = "warning"
@@ -29,18 +29,20 @@ class Finding:
     subject: str = ""  # the category or fund source it concerns
 
 
-def findings(campaign: Campaign) -> list[Finding]:
-    fields = EvidenceField.catalogue()
-    categories = list(
-        campaign.categories.select_related("fund_source", "base_field").prefetch_related(
-            "tiers", "area_quotas", "stacks_with"
-        )
-    )
+def findings(
+    campaign: Campaign,
+    setup: tuple[list[Category], list[FundSource]] | None = None,
+    fields: dict[str, cond.FieldSpec] | None = None,
+) -> list[Finding]:
+    """`setup` and `fields` may be passed when the caller has read them already
+    (Campaign.load_setup(), EvidenceField.catalogue())."""
+    categories, sources = setup or campaign.load_setup()
+    fields = EvidenceField.catalogue() if fields is None else fields
     found: list[Finding] = []
     for category in categories:
         found += _standard(category, fields)
         found += _rules(category, fields, campaign.poverty_line)
-    found += _budgets(campaign, categories)
+    found += _budgets(categories, sources)
     found += _stacking(campaign, categories)
     return sorted(found, key=lambda f: f.severity != ERROR)
 
@@ -170,7 +172,7 @@ def _overlap(a: cond.Rule, b: cond.Rule, line: Decimal | None) -> dict | None:
     return None
 
 
-def _budgets(campaign: Campaign, categories: list[Category]) -> list[Finding]:
+def _budgets(categories: list[Category], sources: list[FundSource]) -> list[Finding]:
     found: list[Finding] = []
     by_source: dict[int, list[Category]] = {}
     for category in categories:
@@ -232,7 +234,7 @@ def _budgets(campaign: Campaign, categories: list[Category]) -> list[Finding]:
                     category.name,
                 )
             )
-    for source in campaign.fund_sources.prefetch_related("shares"):
+    for source in sources:
         shares = list(source.shares.all())
         if shares and sum(s.percent for s in shares) != 100:
             found.append(

@@ -161,6 +161,18 @@ class Campaign(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def load_setup(self) -> tuple[list[Category], list[FundSource]]:
+        """The categories and fund sources, read once with everything the
+        campaign page, the set-up checks and the budget table use."""
+        categories = list(
+            self.categories.select_related("fund_source", "base_field").prefetch_related(
+                "tiers",
+                "stacks_with",
+                models.Prefetch("area_quotas", queryset=AreaQuota.objects.select_related("area")),
+            )
+        )
+        return categories, list(self.fund_sources.prefetch_related("shares"))
+
     def stacking_pairs(self) -> frozenset[frozenset[str]]:
         """The pairs of category names that add up under the "pairs" policy."""
         through = Category.stacks_with.through.objects.filter(from_category__campaign=self)

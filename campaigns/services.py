@@ -316,14 +316,22 @@ def relevant_levels(area: Area) -> list[str]:
 
 
 def due_next(
-    campaign: Campaign, areas: list[Area], on: datetime.date, *, limit: int = 3
+    campaign: Campaign,
+    areas: list[Area],
+    on: datetime.date,
+    *,
+    limit: int = 3,
+    deadlines: list[Deadline] | None = None,
 ) -> tuple[list[Deadline], list[Deadline]]:
     """(overdue, upcoming) deadlines for users working in `areas`; with no area
-    (someone above the campaign's area), all of them."""
+    (someone above the campaign's area), all of them. `deadlines` may be passed
+    when the caller has read the campaign's deadlines already."""
     levels: set[str] = set()
     for area in areas:
         levels |= set(relevant_levels(area))
-    deadlines = [d for d in campaign.deadlines.all() if not areas or d.level in levels]
+    if deadlines is None:
+        deadlines = list(campaign.deadlines.all())
+    deadlines = [d for d in deadlines if not areas or d.level in levels]
     overdue = [d for d in deadlines if d.due_on < on]
     upcoming = [d for d in deadlines if d.due_on >= on][:limit]
     return overdue, upcoming

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
@@ -28,7 +28,6 @@ from campaigns.forms import (
     TryForm,
 )
 from campaigns.models import (
-    AreaQuota,
     Campaign,
     CampaignKind,
     Category,
@@ -80,15 +79,11 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(_campaigns(request), pk=pk)
     on = today()
-    categories = list(
-        campaign.categories.select_related("fund_source", "base_field").prefetch_related(
-            "tiers", "stacks_with", Prefetch("area_quotas", queryset=_quotas())
-        )
-    )
+    setup = campaign.load_setup()
+    categories = setup[0]
     catalogue = EvidenceField.catalogue()
     for category in categories:
         category.eligibility_display = eligibility_text(category, catalogue)
-    fund_sources = list(campaign.fund_sources.prefetch_related("shares"))
     phases = list(campaign.phases.all())
     deadlines = list(campaign.deadlines.all())
     # "What is due next" for the user's own areas inside the campaign; someone
@@ -98,7 +93,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         for g in grants(request.user)
         if g.area_code.startswith(prefix_of(campaign.area.code))
     ]
-    overdue, upcoming = services.due_next(campaign, inside, on)
+    overdue, upcoming = services.due_next(campaign, inside, on, deadlines=deadlines)
     can_setup = request.user.has_perm(SETUP, campaign)
     return render(
         request,
@@ -106,14 +101,13 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "campaign": campaign,
             "categories": categories,
-            "fund_sources": fund_sources,
             "timeline": timeline(campaign, phases, deadlines, on),
             "phases": phases,
             "deadlines": deadlines,
             "overdue": overdue,
             "upcoming": upcoming,
-            "findings": checks.findings(campaign),
-            "budget": budget_table(campaign),
+            "findings": checks.findings(campaign, setup, catalogue),
+            "budget": budget_table(campaign, setup),
             "can_setup": can_setup and campaign.editable,
             "can_change_status": can_setup,
             "can_copy": request.user.has_perm("campaigns.add_campaign", campaign.area),
@@ -122,10 +116,6 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "copy_form": CopyForm(initial={"year": campaign.year + 1}),
         },
     )
-
-
-def _quotas() -> Any:
-    return AreaQuota.objects.select_related("area")
 
 
 def _actors(campaign: Campaign) -> list[dict[str, Any]]:
