@@ -100,7 +100,9 @@ class DeadlineForm(forms.ModelForm):
 
 
 class OrderedFormSet(BaseInlineFormSet):
-    """Saves rows in the order shown, so the page is the order."""
+    """Saves rows in the order shown, so the page is the order. Always writes
+    (`commit` is there for Django's signature): views call it inside the
+    campaign's set-up service."""
 
     def save(self, commit: bool = True) -> list[Any]:
         saved = super().save(commit=False)
@@ -110,7 +112,11 @@ class OrderedFormSet(BaseInlineFormSet):
             if form.instance.pk or form.has_changed():
                 form.instance.order = position
                 form.instance.save()
+                self.save_related(form)
         return saved
+
+    def save_related(self, form: forms.ModelForm) -> None:
+        """Rows hanging off a saved row; none by default."""
 
 
 PhaseFormSet = inlineformset_factory(
@@ -171,15 +177,14 @@ class FundSourceForm(forms.ModelForm):
     def clean_shares_text(self) -> list[tuple[str, Decimal]]:
         return parse_shares(self.cleaned_data["shares_text"])
 
-    def save(self, commit: bool = True) -> FundSource:
-        source = super().save(commit=commit)
-        if commit:
-            source.shares.all().delete()
-            FundShare.objects.bulk_create(
-                FundShare(fund_source=source, payer=payer, percent=percent)
-                for payer, percent in self.cleaned_data["shares_text"]
-            )
-        return source
+    def save_shares(self) -> None:
+        """Replace the saved source's payer shares with those entered."""
+        source = self.instance
+        source.shares.all().delete()
+        FundShare.objects.bulk_create(
+            FundShare(fund_source=source, payer=payer, percent=percent)
+            for payer, percent in self.cleaned_data["shares_text"]
+        )
 
 
 class BaseFundSourceFormSet(OrderedFormSet):
@@ -192,12 +197,8 @@ class BaseFundSourceFormSet(OrderedFormSet):
                     % {"name": form.instance.name}
                 )
 
-    def save(self, commit: bool = True) -> list[Any]:
-        saved = super().save(commit=False)
-        for form in self.forms:
-            if form not in self.deleted_forms and form.instance.pk:
-                form.save()  # the payer shares
-        return saved
+    def save_related(self, form: forms.ModelForm) -> None:
+        form.save_shares()
 
 
 FundSourceFormSet = inlineformset_factory(
