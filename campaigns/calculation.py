@@ -162,6 +162,29 @@ class Outcome:
         return "；".join(self.lines)
 
 
+def fields_used(rule: CategoryRule) -> set[str]:
+    """The evidence keys a rule reads: what an application for it must ask for
+    (household facts from the register among them)."""
+    used: set[str] = set()
+    for group in rule.eligibility:
+        used |= {c.field for c in group}
+    for escalation in rule.escalations:
+        used.add(escalation.condition.field)
+    standard = rule.standard
+    if isinstance(standard, Percentage):
+        used.add(standard.base_field)
+        if standard.threshold:
+            used.add(standard.threshold.field)
+    if isinstance(standard, Tiered):
+        for tier in standard.tiers:
+            for group in tier.when:
+                used |= {c.field for c in group}
+    if getattr(standard, "unit", "") == Unit.PERSON:
+        used.add("persons")
+    used -= set(OUTCOME_FIELDS)
+    return used
+
+
 # -- the calculation ------------------------------------------------------------
 
 

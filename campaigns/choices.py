@@ -72,3 +72,10 @@ class RoundingStep(models.TextChoices):
     YUAN = "1", _("to 1 yuan")
     TEN = "10", _("to 10 yuan")
     HUNDRED = "100", _("to 100 yuan")
+
+
+class NoticeLevel(models.TextChoices):
+    """Which office posts the public notice (公示) of a campaign's applications."""
+
+    VILLAGE = "village", _("Village")
+    TOWNSHIP = "township", _("Township")

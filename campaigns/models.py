@@ -22,6 +22,7 @@ from campaigns.choices import (
     CampaignStatus,
     Deliverable,
     FieldType,
+    NoticeLevel,
     RoundingStep,
     StackingPolicy,
     StandardKind,
@@ -40,6 +41,15 @@ class CampaignKind(models.Model):
 
     name = models.CharField(_("name"), max_length=50, unique=True)
     order = models.PositiveIntegerField(_("order"), default=100)
+    # "at most one 春节慰问 per household per year": counted across every
+    # campaign of this kind in the same year, whoever issued it.
+    per_year = models.PositiveSmallIntegerField(
+        _("aids per household per year"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text=_("Leave empty for no limit."),
+    )
 
     class Meta:
         ordering = ["order", "name"]
@@ -136,6 +146,17 @@ class Campaign(models.Model):
     )
     notice_days = models.PositiveSmallIntegerField(
         _("public notice days"), default=7, validators=[MinValueValidator(1)]
+    )
+    notice_level = models.CharField(
+        _("public notice posted by"),
+        max_length=10,
+        choices=NoticeLevel,
+        default=NoticeLevel.TOWNSHIP,
+    )
+    second_review = models.BooleanField(
+        _("second review by the township leadership"),
+        default=False,
+        help_text=_("乡镇复审: a supervisor reviews after the office's first review."),
     )
     copied_from = models.ForeignKey(
         "self",

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from campaigns import checks, services
 from campaigns.budget import budget_table
-from campaigns.calculation import compute
+from campaigns.calculation import compute, fields_used
 from campaigns.choices import CampaignStatus
 from campaigns.forms import (
     AreaQuotaFormSet,
@@ -322,7 +322,7 @@ def category_try(request: HttpRequest, pk: int, category: int) -> HttpResponse:
     )
     catalogue = EvidenceField.catalogue()
     rule = target.rule(catalogue)
-    used = _fields_used(target, rule)
+    used = fields_used(rule)
     form = TryForm(
         request.GET or None, fields=[f for f in EvidenceField.objects.all() if f.key in used]
     )
@@ -345,29 +345,6 @@ def category_try(request: HttpRequest, pk: int, category: int) -> HttpResponse:
             "range": target.kind == "range",
         },
     )
-
-
-def _fields_used(category: Category, rule: Any) -> set[str]:
-    from campaigns import calculation as calc
-
-    used: set[str] = set()
-    for group in rule.eligibility:
-        used |= {c.field for c in group}
-    for escalation in rule.escalations:
-        used.add(escalation.condition.field)
-    standard = rule.standard
-    if isinstance(standard, calc.Percentage):
-        used.add(standard.base_field)
-        if standard.threshold:
-            used.add(standard.threshold.field)
-    if isinstance(standard, calc.Tiered):
-        for tier in standard.tiers:
-            for group in tier.when:
-                used |= {c.field for c in group}
-    if getattr(standard, "unit", "") == "person":
-        used.add("persons")
-    used.discard("amount")
-    return used
 
 
 @requires(SETUP)

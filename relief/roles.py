@@ -46,16 +46,73 @@ SET_UP_CAMPAIGNS = VIEW_CAMPAIGNS | {
     "campaigns.add_campaign",
     "campaigns.change_campaign",
     "campaigns.add_evidencefield",
+    "campaigns.change_campaignkind",
+}
+
+# The application workflow (applications.workflow): reading, entering, and the
+# decision each role takes at its stage.
+VIEW_APPLICATIONS = {
+    "applications.view_application",
+    "applications.view_notice",
+    "applications.view_objection",
+    "applications.view_attachment",
+    "applications.view_appraisalmeeting",
+}
+ENTER_APPLICATIONS = {
+    "applications.add_application",
+    "applications.change_application",
+    "applications.add_attachment",
 }
 
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    Role.VILLAGE_CLERK: frozenset(VIEW_REGISTRY | EDIT_REGISTRY | VIEW_CAMPAIGNS),
-    Role.TOWNSHIP_CLERK: frozenset(VIEW_REGISTRY | EDIT_REGISTRY | VIEW_CAMPAIGNS),
-    Role.TOWNSHIP_SUPERVISOR: frozenset(VIEW_REGISTRY | VIEW_CAMPAIGNS),
-    Role.FINANCE_OFFICER: frozenset(VIEW_REGISTRY | VIEW_CAMPAIGNS),
-    Role.COUNTY_APPROVER: frozenset(VIEW_REGISTRY | VIEW_CAMPAIGNS),
+    # Village clerks enter applications and record the village appraisal.
+    Role.VILLAGE_CLERK: frozenset(
+        VIEW_REGISTRY
+        | EDIT_REGISTRY
+        | VIEW_CAMPAIGNS
+        | VIEW_APPLICATIONS
+        | ENTER_APPLICATIONS
+        | {"applications.appraise_application"}
+    ),
+    # The township office enters too, and takes the first review (初审).
+    Role.TOWNSHIP_CLERK: frozenset(
+        VIEW_REGISTRY
+        | EDIT_REGISTRY
+        | VIEW_CAMPAIGNS
+        | VIEW_APPLICATIONS
+        | ENTER_APPLICATIONS
+        | {
+            "applications.appraise_application",
+            "applications.review_application",
+            "applications.add_objection",
+        }
+    ),
+    # The leadership: second review (复审), notices, objections, approval.
+    Role.TOWNSHIP_SUPERVISOR: frozenset(
+        VIEW_REGISTRY
+        | VIEW_CAMPAIGNS
+        | VIEW_APPLICATIONS
+        | {
+            "applications.second_review_application",
+            "applications.add_notice",
+            "applications.add_objection",
+            "applications.change_objection",
+            "applications.approve_application",
+            "applications.add_recusal",
+            "applications.add_attachment",
+        }
+    ),
+    Role.FINANCE_OFFICER: frozenset(VIEW_REGISTRY | VIEW_CAMPAIGNS | VIEW_APPLICATIONS),
+    Role.COUNTY_APPROVER: frozenset(
+        VIEW_REGISTRY
+        | VIEW_CAMPAIGNS
+        | VIEW_APPLICATIONS
+        | {"applications.county_approve_application", "applications.add_attachment"}
+    ),
     # Auditors read everything in their area and change nothing.
-    Role.AUDITOR: frozenset(VIEW_REGISTRY | VIEW_ADMINISTRATION | VIEW_CAMPAIGNS),
+    Role.AUDITOR: frozenset(
+        VIEW_REGISTRY | VIEW_ADMINISTRATION | VIEW_CAMPAIGNS | VIEW_APPLICATIONS
+    ),
     # Administrators set up areas, accounts and campaigns (domain.md §1); they
     # need no residents' data.
     Role.ADMINISTRATOR: frozenset(ADMINISTRATION | SET_UP_CAMPAIGNS),

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "relief",
     "recipients",
     "campaigns",
+    "applications",
     "disbursements",
 ]
 
@@ -132,6 +133,8 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 # Uploads above this size are refused before they are read into memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("UPLOAD_MAX_MB", 20, minimum=1) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# One scan or photo attached to an application; larger ones are refused with a message.
+ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_MB", 10, minimum=1) * 1024 * 1024
 
 # Transport security: on whenever DEBUG is off. SECURE_SSL_REDIRECT=0 is for a
 # proxy that already redirects; BEHIND_PROXY=1 trusts its X-Forwarded-Proto.

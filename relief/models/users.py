@@ -9,6 +9,12 @@ from relief.choices import Role
 from relief.scoping import ScopedQuerySet
 
 
+def _valid_id_number(value: str) -> None:
+    from relief import idnumber
+
+    idnumber.validate(value)
+
+
 class UserManager(DjangoUserManager.from_queryset(ScopedQuerySet)):
     """Django's user manager (create_user, create_superuser) with `restrict()`."""
 
@@ -24,6 +30,15 @@ class User(AbstractUser):
     last_name = None
     name = models.CharField(_("name"), max_length=50)
     phone = models.CharField(_("phone"), max_length=20, blank=True)
+    # Reviewers step aside (回避) from applications of their own household:
+    # the workflow finds it by this number among the household's members.
+    id_number = models.CharField(
+        _("ID number"),
+        max_length=18,
+        blank=True,
+        validators=[_valid_id_number],
+        help_text=_("Keeps the user from reviewing their own household's applications."),
+    )
     area = models.ForeignKey(
         "relief.Area",
         on_delete=models.PROTECT,

@@ -1,0 +1,243 @@
+"""The rules of domain.md §5, each answered for a whole batch of applications in
+a fixed number of queries, so a single action and a bulk one of 10,000 check
+exactly the same things.
+
+Each function returns {application id: refusal message} for the ones it stops.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.db.models import Count, Q, Sum
+from django.utils.translation import gettext as _
+
+from applications.choices import ACTIVE, COMMITTED, ObjectionStatus, State
+from applications.models import Application, Disqualification, Objection, Recusal
+from campaigns.calculation import fmt
+from campaigns.models import AreaQuota, Category, FundSource
+from recipients.models import Person
+from relief.areacodes import prefix_of
+from relief.models import User
+
+Refusals = dict[int, str]
+
+
+def disqualified(apps: list[Application], on: datetime.date) -> Refusals:
+    """取消补助资格: a household barred until a date is refused, with the reason."""
+    found = Disqualification.objects.filter(
+        household__in={a.household_id for a in apps}, until__gte=on
+    ).order_by("until")
+    barred = {d.household_id: d for d in found}
+    return {
+        a.pk: _("The household is barred from aid until %(until)s: %(reason)s")
+        % {
+            "until": barred[a.household_id].until.isoformat(),
+            "reason": barred[a.household_id].reason,
+        }
+        for a in apps
+        if a.household_id in barred
+    }
+
+
+def over_kind_cap(apps: list[Application]) -> Refusals:
+    """At most N aids of one campaign kind per household per year (the kind's
+    `per_year`), counted over every campaign of that kind and year."""
+    refusals: Refusals = {}
+    by_campaign: dict[int, list[Application]] = defaultdict(list)
+    for a in apps:
+        if a.campaign.kind.per_year:
+            by_campaign[a.campaign_id].append(a)
+    for batch in by_campaign.values():
+        campaign = batch[0].campaign
+        earlier = (
+            Application.objects.filter(
+                household__in={a.household_id for a in batch},
+                campaign__kind=campaign.kind_id,
+                campaign__year=campaign.year,
+                state__in=ACTIVE - {State.DRAFT},
+            )
+            .exclude(campaign=campaign)
+            .select_related("campaign")
+            .order_by("created_at")
+        )
+        held: dict[int, list[Application]] = defaultdict(list)
+        for other in earlier:
+            held[other.household_id].append(other)
+        for a in batch:
+            others = held.get(a.household_id, [])
+            if len(others) >= campaign.kind.per_year:
+                first = others[0]
+                refusals[a.pk] = _(
+                    "The household already has %(kind)s aid this year: %(campaign)s, application "
+                    "%(number)s (%(state)s). At most %(limit)d per household per year."
+                ) % {
+                    "kind": campaign.kind.name,
+                    "campaign": first.campaign.name,
+                    "number": first.number,
+                    "state": first.get_state_display(),
+                    "limit": campaign.kind.per_year,
+                }
+    return refusals
+
+
+def recused(actor: User, apps: list[Application]) -> Refusals:
+    """回避: a reviewer may not decide on a household they belong to or are
+    marked as related to."""
+    households = {a.household_id for a in apps}
+    related = dict(
+        Recusal.objects.filter(user=actor, household__in=households).values_list(
+            "household_id", "relation"
+        )
+    )
+    own: set[int] = set()
+    if actor.pk and actor.id_number:
+        own = set(
+            Person.objects.filter(household__in=households, id_number=actor.id_number).values_list(
+                "household_id", flat=True
+            )
+        )
+    refusals: Refusals = {}
+    for a in apps:
+        if a.household_id in own:
+            refusals[a.pk] = _("You are a member of this household and must step aside (回避).")
+        elif a.household_id in related:
+            refusals[a.pk] = _(
+                "You are marked as related to this household (%(relation)s) and must step "
+                "aside (回避)."
+            ) % {"relation": related[a.household_id]}
+    return refusals
+
+
+def notice_pending(apps: list[Application], on: datetime.date) -> Refusals:
+    """Approval waits for the end of the notice and for every objection to be resolved."""
+    refusals: Refusals = {}
+    objected = set(
+        Objection.objects.filter(
+            application__in=[a.pk for a in apps], status=ObjectionStatus.OPEN
+        ).values_list("application_id", flat=True)
+    )
+    for a in apps:
+        if a.notice is None:
+            refusals[a.pk] = _("The application has not been in public notice.")
+        elif on <= a.notice.ends_on:
+            refusals[a.pk] = _(
+                "The public notice runs until %(end)s; approve after it has ended."
+            ) % {"end": a.notice.ends_on.isoformat()}
+        elif a.pk in objected:
+            refusals[a.pk] = _("An objection to this application is still open.")
+    return refusals
+
+
+def over_budget(apps: list[Application]) -> Refusals:
+    """Fund budgets and quotas are never exceeded. The fund sources and
+    categories involved are locked first (in id order, so two approvers never
+    deadlock), then what is already committed is read and the batch is
+    admitted in order while it fits. Call inside the approval's transaction."""
+    source_ids = sorted({a.fund_source_id for a in apps if a.fund_source_id})
+    category_ids = sorted({a.category_id for a in apps})
+    sources = {s.pk: s for s in FundSource.objects.select_for_update().filter(pk__in=source_ids)}
+    categories = {c.pk: c for c in Category.objects.select_for_update().filter(pk__in=category_ids)}
+    spent: dict[int, Decimal] = defaultdict(Decimal)
+    for row in (
+        Application.objects.filter(fund_source__in=source_ids, state__in=COMMITTED)
+        .values("fund_source")
+        .annotate(total=Sum("amount"))
+    ):
+        spent[row["fund_source"]] = row["total"] or Decimal(0)
+    counted: dict[tuple[int, str], int] = defaultdict(int)  # (category, village code)
+    for row in (
+        Application.objects.filter(category__in=category_ids, state__in=COMMITTED)
+        .values("category", "village__code")
+        .annotate(n=Count("pk"))
+    ):
+        counted[(row["category"], row["village__code"])] = row["n"]
+    area_quotas: dict[int, list[AreaQuota]] = defaultdict(list)
+    for quota in AreaQuota.objects.filter(category__in=category_ids).select_related("area"):
+        area_quotas[quota.category_id].append(quota)
+
+    def used(category: int, prefix: str = "") -> int:
+        return sum(
+            n for (c, code), n in counted.items() if c == category and code.startswith(prefix)
+        )
+
+    refusals: Refusals = {}
+    for a in apps:
+        category = categories[a.category_id]
+        if category.quota is not None and used(category.pk) >= category.quota:
+            refusals[a.pk] = _("The quota of %(category)s (%(quota)d) is used up.") % {
+                "category": category.name,
+                "quota": category.quota,
+            }
+            continue
+        full = next(
+            (
+                q
+                for q in area_quotas[category.pk]
+                if a.village.code.startswith(prefix_of(q.area.code))
+                and used(category.pk, prefix_of(q.area.code)) >= q.count
+            ),
+            None,
+        )
+        if full is not None:
+            refusals[a.pk] = _("The quota of %(category)s for %(area)s (%(quota)d) is used up.") % {
+                "category": category.name,
+                "area": full.area.name,
+                "quota": full.count,
+            }
+            continue
+        source = sources.get(a.fund_source_id)
+        if source is not None:
+            left = source.budget - spent[source.pk]
+            if a.amount > left:
+                refusals[a.pk] = _(
+                    "%(source)s cannot pay %(amount)s: budget %(budget)s, already approved "
+                    "%(spent)s, left %(left)s."
+                ) % {
+                    "source": source.name,
+                    "amount": fmt(a.amount),
+                    "budget": fmt(source.budget),
+                    "spent": fmt(spent[source.pk]),
+                    "left": fmt(left),
+                }
+                continue
+            spent[source.pk] += a.amount
+        counted[(category.pk, a.village.code)] += 1
+    return refusals
+
+
+def person_flags(apps: Iterable[Application]) -> dict[int, list[str]]:
+    """The same person in two households (moved, or split off): if another
+    household they belong or belonged to applies in the same campaign, flag
+    both for the reviewer. A flag warns; it does not refuse."""
+    flags: dict[int, list[str]] = defaultdict(list)
+    history = Person.history.model
+    for a in apps:
+        members = list(Person.objects.filter(household=a.household_id).values_list("pk", "name"))
+        member_ids = {pk for pk, _name in members}
+        # Members who were once elsewhere, and people who once were here.
+        links = history.objects.filter(
+            Q(id__in=member_ids) & ~Q(household_id=a.household_id)
+            | Q(household_id=a.household_id) & ~Q(id__in=member_ids)
+        ).values_list("id", "name", "household_id")
+        people: dict[int, tuple[str, set[int]]] = {}
+        for pk, name, household in links:
+            people.setdefault(pk, (name, set()))[1].add(household)
+        if not people:
+            continue
+        current = dict(Person.objects.filter(pk__in=people).values_list("pk", "household_id"))
+        for pk, (name, households) in people.items():
+            households |= {current[pk]} if pk in current else set()
+            households.discard(a.household_id)
+            others = Application.objects.filter(
+                campaign=a.campaign_id, household__in=households, state__in=ACTIVE
+            ).values_list("number", flat=True)
+            for number in others:
+                flags[a.pk].append(
+                    _("%(name)s is also a member of the household of application %(number)s.")
+                    % {"name": name, "number": number}
+                )
+    return flags
