@@ -54,7 +54,9 @@ def walk(people, campaign, household, stage: str, **entry_fields) -> Application
         if stage == State.REJECTED:
             services.reject(clerk, [app.pk], "材料不实").raise_if_refused()
         else:
-            services.return_applications(clerk, [app.pk], State.DRAFT, "补充材料").raise_if_refused()
+            services.return_applications(
+                clerk, [app.pk], State.DRAFT, "补充材料"
+            ).raise_if_refused()
         return _fresh(app)
     services.submit_application(clerk, app)
     if target >= path.index(State.APPRAISED):
@@ -72,7 +74,11 @@ def walk(people, campaign, household, stage: str, **entry_fields) -> Application
         township = household.village.parent
         area = township if campaign.notice_level == "township" else household.village
         services.publish_notice(
-            clerk, campaign, area, starts_on=past_notice_start(campaign), contact="民政办 0311-1234567"
+            clerk,
+            campaign,
+            area,
+            starts_on=past_notice_start(campaign),
+            contact="民政办 0311-1234567",
         )
     if target >= path.index(State.AWAITING_COUNTY):
         services.approve(clerk, [app.pk]).raise_if_refused()
