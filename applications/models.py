@@ -242,6 +242,8 @@ class Notice(models.Model):
 
     objects = ScopedQuerySet.as_manager()
     scope_path = "area"
+    # A township's notice lists its villages' applications: their clerks read it.
+    scope_covers_below = True
 
     class Meta:
         ordering = ["-starts_on", "-id"]

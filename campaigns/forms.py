@@ -64,6 +64,8 @@ class CampaignForm(forms.ModelForm):
             "top_up",
             "poverty_line",
             "notice_days",
+            "notice_level",
+            "second_review",
         ]
         widgets = {"published_on": DATE, "description": forms.Textarea(attrs={"rows": 3})}
 

@@ -24,6 +24,7 @@ from campaigns import services
 from campaigns.choices import (
     ApprovalLevel,
     Deliverable,
+    NoticeLevel,
     RoundingStep,
     StackingPolicy,
     StandardKind,
@@ -197,6 +198,8 @@ def load(actor: User, data: dict[str, Any]) -> Campaign:
         "top_up": top.money("top_up") or Decimal(0),
         "poverty_line": top.money("poverty_line"),
         "notice_days": top.integer("notice_days", default=7),
+        "notice_level": top.choice("notice_level", NoticeLevel, NoticeLevel.TOWNSHIP),
+        "second_review": top.flag("second_review"),
     }
     if campaign_fields["year"] is None:
         raise LoadError("year", _("is required."))

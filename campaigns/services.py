@@ -197,6 +197,8 @@ def copy_campaign(
             top_up=source.top_up,
             poverty_line=source.poverty_line,
             notice_days=source.notice_days,
+            notice_level=source.notice_level,
+            second_review=source.second_review,
             copied_from=source,
         )
         for phase in source.phases.all():

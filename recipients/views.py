@@ -7,6 +7,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 
+from applications.household import household_panel
 from recipients import history, services
 from recipients.choices import Relation
 from recipients.filtersets import HouseholdFilterSet
@@ -53,6 +54,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "members": members,
             "timeline": history.timeline(household),
             "can_edit": request.user.has_perm("recipients.change_household", household),
+            **household_panel(request.user, household),
         },
     )
 

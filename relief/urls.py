@@ -43,5 +43,6 @@ urlpatterns = [
     path("roles/<int:pk>/revoke/", users.role_revoke, name="role_revoke"),
     path("", include("recipients.urls")),
     path("", include("campaigns.urls")),
+    path("", include("applications.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -13,8 +13,10 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from applications import services
 from relief.models import Area
 
 PERSONAS = [
@@ -48,6 +50,12 @@ REGISTRY_WRITERS = {"clerk_a", "clerk_b", "township_clerk", "township_clerk_t2",
 ADMINISTRATORS = {"admin", "admin_t2", "superuser"}
 ADMIN_READERS = ADMINISTRATORS | {"auditor"}
 CAMPAIGN_READERS = REGISTRY_READERS | ADMINISTRATORS
+APPLICATION_READERS = REGISTRY_READERS  # administrators need no residents' data
+ENTERERS = REGISTRY_WRITERS
+APPRAISERS = REGISTRY_WRITERS
+OBJECTION_RECORDERS = {"township_clerk", "township_clerk_t2", "supervisor", "superuser"}
+SUPERVISORS = {"supervisor", "superuser"}
+ATTACHERS = REGISTRY_WRITERS | {"supervisor", "approver"}
 
 
 def rule(
@@ -144,6 +152,43 @@ EXPECTED: dict[str, tuple[Callable[[SimpleNamespace], list], dict[str, int]]] = 
         rule(CAMPAIGN_READERS, outside=OUTSIDE_T1),
     ),
     "campaigns:evidence_fields": (lambda o: [], rule(CAMPAIGN_READERS)),
+    # The application (village A) is in the public notice of township T1.
+    "applications:queue": (
+        lambda o: [o.open_campaign.pk],
+        rule(APPLICATION_READERS, outside={"township_clerk_t2"}),
+    ),
+    "applications:entry": (
+        lambda o: [o.open_campaign.pk],
+        rule(ENTERERS, outside={"township_clerk_t2"}),
+    ),
+    "applications:bulk": (lambda o: [o.open_campaign.pk], rule(APPLICATION_READERS, ok=405)),
+    "applications:appraisal": (
+        lambda o: [o.open_campaign.pk],
+        rule(APPRAISERS, outside={"township_clerk_t2"}),
+    ),
+    "applications:notice_create": (lambda o: [o.open_campaign.pk], rule(SUPERVISORS)),
+    "applications:detail": (
+        lambda o: [o.application.pk],
+        rule(APPLICATION_READERS, outside=OUTSIDE_A),
+    ),
+    # Not editable once submitted: the page sends the user back to the application.
+    "applications:edit": (lambda o: [o.application.pk], rule(ENTERERS, ok=302, outside=OUTSIDE_A)),
+    "applications:act": (lambda o: [o.application.pk], rule(APPLICATION_READERS, ok=405)),
+    "applications:attach": (lambda o: [o.application.pk], rule(ATTACHERS, ok=405)),
+    "applications:objection_create": (
+        lambda o: [o.application.pk],
+        rule(OBJECTION_RECORDERS, ok=405),
+    ),
+    "applications:attachment": (
+        lambda o: [o.attachment.pk],
+        rule(APPLICATION_READERS, outside=OUTSIDE_A),
+    ),
+    "applications:objection_resolve": (lambda o: [o.objection.pk], rule(SUPERVISORS, ok=405)),
+    "applications:notice_detail": (
+        lambda o: [o.notice.pk],
+        rule(APPLICATION_READERS, outside={"township_clerk_t2"}),
+    ),
+    "applications:recusal_create": (lambda o: [o.household.pk], rule(REGISTRY_READERS, ok=405)),
     "campaigns:evidence_field_create": (lambda o: [], rule(ADMINISTRATORS, ok=405)),
 }
 
@@ -198,7 +243,23 @@ def test_every_view_declares_its_access():
 
 
 @pytest.fixture
-def objects(people, household_a, areas, campaign_t1) -> SimpleNamespace:
+def objects(people, household_a, areas, campaign_t1, settings, tmp_path) -> SimpleNamespace:
+    from tests.applications.conftest import open_campaign, walk
+
+    settings.MEDIA_ROOT = tmp_path
+    # A second, open campaign of T1 holds an application of village A in notice.
+    running = open_campaign(people, areas.t1, "2026年送温暖")
+    application = walk(people, running, household_a, "in_notice")
+    objection = services.record_objection(
+        people.supervisor,
+        application,
+        received_on=application.notice.starts_on,
+        channel="phone",
+        content="收入不实",
+    )
+    attachment = services.attach(
+        people.superuser, application, SimpleUploadedFile("scan.pdf", b"%PDF-1.4 test")
+    )
     return SimpleNamespace(
         household=household_a,
         area=areas.a,
@@ -206,6 +267,11 @@ def objects(people, household_a, areas, campaign_t1) -> SimpleNamespace:
         role=people.clerk_a.roles.get(),
         campaign=campaign_t1,
         category=campaign_t1.categories.get(),
+        open_campaign=running,
+        application=application,
+        notice=application.notice,
+        objection=objection,
+        attachment=attachment,
     )
 
 

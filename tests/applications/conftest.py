@@ -89,3 +89,28 @@ def walk(people, campaign, household, stage: str, **entry_fields) -> Application
 
 def _fresh(app: Application) -> Application:
     return Application.objects.get(pk=app.pk)
+
+
+def open_campaign(people, area, name: str, *, budget: int = 10000, cash: int = 500, **fields):
+    """Another open campaign of `area` with one category 一般困难户 (`cash` per
+    household) paid from one fund source of `budget`."""
+    from campaigns.models import Category, FundSource
+
+    campaign = campaign_services.create_campaign(
+        people.superuser,
+        area=area,
+        kind=fields.pop("kind", "送温暖"),
+        name=name,
+        issuer=f"{area.name}人民政府",
+        year=fields.pop("year", 2026),
+        **fields,
+    )
+    source = FundSource.objects.create(
+        campaign=campaign, name="镇财政", payer="财政所", budget=budget
+    )
+    Category.objects.create(
+        campaign=campaign, name="一般困难户", cash=cash, planned_count=10, fund_source=source
+    )
+    campaign_services.change_status(people.superuser, campaign, CampaignStatus.OPEN)
+    campaign.refresh_from_db()
+    return campaign

@@ -1,0 +1,57 @@
+"""What the household page shows of the workflow: the household's
+applications, the open campaigns a clerk can enter it in, its relations on
+record (回避) and any bar from aid."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from applications.forms import RecusalForm
+from applications.models import Application, Disqualification, Recusal
+from applications.workflow import ADD
+from campaigns.choices import CampaignStatus
+from campaigns.models import Campaign
+from recipients.models import Household
+from relief.areacodes import ancestor_codes
+from relief.models import User
+
+
+def household_panel(user: User, household: Household) -> dict[str, Any]:
+    applications = (
+        Application.objects.restrict(user)
+        .filter(household=household)
+        .select_related("campaign", "category")
+        .order_by("-campaign__year", "-created_at")
+    )
+    campaigns: list[Campaign] = []
+    if user.has_perm(ADD, household):
+        applied = {a.campaign_id for a in applications}
+        covering = {household.village.code, *ancestor_codes(household.village.code)}
+        campaigns = [
+            c
+            for c in Campaign.objects.restrict(user)
+            .filter(status=CampaignStatus.OPEN, area__code__in=covering)
+            .order_by("-year", "name")
+            if c.pk not in applied
+        ]
+    return {
+        "applications": applications,
+        "open_campaigns": campaigns,
+        "recusals": Recusal.objects.filter(household=household).select_related("user"),
+        "bars": Disqualification.objects.filter(
+            household=household, until__gte=timezone.localdate()
+        ),
+        "recusal_form": RecusalForm(users=recusal_users(user, household)),
+        "can_see_applications": user.has_perm("applications.view_application"),
+    }
+
+
+def recusal_users(user: User, household: Household) -> QuerySet[User] | None:
+    """Whom the user may mark as related to the household: anyone of their area
+    if they hold the right to, else only themselves (None)."""
+    if not user.has_perm("applications.add_recusal", household):
+        return None
+    return User.objects.restrict(user, perm="applications.add_recusal").order_by("username")
