@@ -36,14 +36,13 @@ from applications.household import recusal_users
 from applications.models import Application, Attachment, Notice, Objection
 from applications.services import WorkflowError
 from campaigns.models import Campaign
-from campaigns.services import due_next
+from campaigns.services import due_next, working_areas
 from recipients.models import Household
 from relief.access import requires
 from relief.areacodes import prefix_of
 from relief.choices import AreaLevel
 from relief.models import Area, AuditEvent, User
 from relief.pagination import paginate
-from relief.scoping import grants
 
 VIEW = "applications.view_application"
 NEAR_DAYS = 3  # a deadline this close is announced on the queue
@@ -142,18 +141,9 @@ def _counts(applications: QuerySet[Application]) -> dict[str, Any]:
 def _deadlines(user: User, campaign: Campaign) -> dict[str, list]:
     """The user's deadlines that have passed or fall within NEAR_DAYS."""
     today = timezone.localdate()
-    areas = [
-        Area(code=g.area_code, level=_level(g.area_code), name=g.area_name) for g in grants(user)
-    ]
-    overdue, upcoming = due_next(campaign, areas, today, limit=5)
+    overdue, upcoming = due_next(campaign, working_areas(user, campaign), today, limit=5)
     near = [d for d in upcoming if d.due_on <= today + datetime.timedelta(days=NEAR_DAYS)]
     return {"overdue": overdue, "near": near}
-
-
-def _level(code: str) -> str:
-    from relief.areacodes import level_of
-
-    return level_of(code)
 
 
 def _bulk_steps(user: User) -> list[tuple[str, str]]:

@@ -59,6 +59,27 @@ def _check_area(actor: User, perm: str, area: Area) -> None:
         raise CampaignError(_("You may not set up campaigns in %(area)s.") % {"area": area.name})
 
 
+def set_kind_limit(actor: User, kind: CampaignKind, per_year: int | None) -> None:
+    """How many aids of this kind a household may receive per year, across
+    every campaign of the kind (None: no limit). Checked on each application."""
+    if not actor.has_perm("campaigns.change_campaignkind"):
+        raise CampaignError(_("You may not change campaign kinds."))
+    if per_year is not None and per_year < 1:
+        raise CampaignError(_("The limit is at least 1; leave it empty for no limit."))
+    with transaction.atomic():
+        locked = CampaignKind.objects.select_for_update().get(pk=kind.pk)
+        before = locked.per_year
+        locked.per_year = per_year
+        locked.save(update_fields=["per_year"])
+        audit.record(
+            actor,
+            "campaign_kind.limit",
+            locked,
+            from_state=str(before or ""),
+            to_state=str(per_year or ""),
+        )
+
+
 def add_evidence_field(actor: User, form: Any) -> Any:
     """Add a field to the shared evidence catalogue (a validated EvidenceFieldForm)."""
     with transaction.atomic():
@@ -309,6 +330,20 @@ def check_deadline(
     return DeadlineCheck(
         deadline, late=True, message=_("%(title)s was due on %(due)s: submitted late.") % args
     )
+
+
+def working_areas(user: User, campaign: Campaign) -> list[Area]:
+    """The areas of the user's roles inside the campaign's area, for due_next:
+    empty for someone working above it (who then sees every deadline)."""
+    from relief.areacodes import level_of, prefix_of
+    from relief.scoping import grants
+
+    return [
+        # Unsaved: due_next reads only their code and level.
+        Area(code=g.area_code, name=g.area_name, level=level_of(g.area_code))
+        for g in grants(user)
+        if g.area_code.startswith(prefix_of(campaign.area.code))
+    ]
 
 
 def relevant_levels(area: Area) -> list[str]:

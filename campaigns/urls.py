@@ -29,6 +29,8 @@ urlpatterns = [
         views.category_try,
         name="category_try",
     ),
+    path("campaign-kinds/", views.kind_list, name="kind_list"),
+    path("campaign-kinds/<int:pk>/limit/", views.kind_limit, name="kind_limit"),
     path("evidence-fields/", views.evidence_fields, name="evidence_fields"),
     path("evidence-fields/new/", views.evidence_field_create, name="evidence_field_create"),
 ]

@@ -38,11 +38,10 @@ from campaigns.models import (
 from campaigns.summary import eligibility_text
 from campaigns.timeline import timeline
 from relief.access import requires
-from relief.areacodes import level_of, prefix_of
+from relief.areacodes import prefix_of
 from relief.choices import Role
-from relief.models import Area, RoleAssignment
+from relief.models import RoleAssignment
 from relief.pagination import paginate
-from relief.scoping import grants
 
 SETUP = "campaigns.change_campaign"
 
@@ -88,12 +87,9 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     deadlines = list(campaign.deadlines.all())
     # "What is due next" for the user's own areas inside the campaign; someone
     # working above the campaign's area sees every deadline.
-    inside = [
-        Area(code=g.area_code, name=g.area_name, level=level_of(g.area_code))
-        for g in grants(request.user)
-        if g.area_code.startswith(prefix_of(campaign.area.code))
-    ]
-    overdue, upcoming = services.due_next(campaign, inside, on, deadlines=deadlines)
+    overdue, upcoming = services.due_next(
+        campaign, services.working_areas(request.user, campaign), on, deadlines=deadlines
+    )
     can_setup = request.user.has_perm(SETUP, campaign)
     return render(
         request,
@@ -114,6 +110,9 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "transitions": services.TRANSITIONS[campaign.status],
             "actors": _actors(campaign),
             "copy_form": CopyForm(initial={"year": campaign.year + 1}),
+            "can_see_applications": request.user.has_perm("applications.view_application"),
+            "can_enter": campaign.status == CampaignStatus.OPEN
+            and request.user.has_perm("applications.add_application"),
         },
     )
 
@@ -397,6 +396,36 @@ def evidence_fields(request: HttpRequest) -> HttpResponse:
         "campaigns/evidence_fields.html",
         {"fields": EvidenceField.objects.all(), "form": EvidenceFieldForm() if can_add else None},
     )
+
+
+@requires("campaigns.view_campaign")
+def kind_list(request: HttpRequest) -> HttpResponse:
+    """The campaign kinds, with how many aids of each a household may get a year."""
+    return render(
+        request,
+        "campaigns/kind_list.html",
+        {
+            "kinds": CampaignKind.objects.annotate(count=Count("campaigns")),
+            "can_change": request.user.has_perm("campaigns.change_campaignkind"),
+        },
+    )
+
+
+@requires("campaigns.change_campaignkind")
+@require_POST
+def kind_limit(request: HttpRequest, pk: int) -> HttpResponse:
+    kind = get_object_or_404(CampaignKind, pk=pk)
+    raw = request.POST.get("per_year", "").strip()
+    if raw and not raw.isdigit():
+        messages.error(request, _("Enter a whole number, or leave it empty for no limit."))
+        return redirect("campaigns:kind_list")
+    try:
+        services.set_kind_limit(request.user, kind, int(raw) if raw else None)
+    except services.CampaignError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("Limit of %(kind)s saved.") % {"kind": kind.name})
+    return redirect("campaigns:kind_list")
 
 
 @requires("campaigns.add_evidencefield")

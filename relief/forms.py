@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from relief import idnumber
 from relief.areacodes import normalize_area_code
 from relief.choices import Role
 from relief.models import Area, User
@@ -97,6 +98,14 @@ class UserEditForm(forms.Form):
         required=False,
         help_text=gettext_lazy("An inactive account cannot sign in."),
     )
+    id_number = forms.CharField(
+        label=gettext_lazy("ID number"),
+        max_length=20,
+        required=False,
+        help_text=gettext_lazy(
+            "Keeps the user from reviewing their own household's applications (回避)."
+        ),
+    )
 
     def __init__(self, *args: Any, actor: User, user: User, **kwargs: Any) -> None:
         kwargs.setdefault(
@@ -106,11 +115,16 @@ class UserEditForm(forms.Form):
                 "phone": user.phone,
                 "area": user.area_id,
                 "is_active": user.is_active,
+                "id_number": user.id_number,
             },
         )
         super().__init__(*args, **kwargs)
         self.fields["area"].queryset = Area.objects.restrict(actor, perm="relief.change_user")
         _area_field(self.fields["area"])
+
+    def clean_id_number(self) -> str:
+        raw = self.cleaned_data["id_number"]
+        return idnumber.validate(raw) if raw.strip() else ""
 
 
 class RoleGrantForm(forms.Form):

@@ -108,7 +108,14 @@ def create_user(
 
 
 def update_user(
-    actor: User, user: User, *, name: str, phone: str, area: Area, is_active: bool
+    actor: User,
+    user: User,
+    *,
+    name: str,
+    phone: str,
+    area: Area,
+    is_active: bool,
+    id_number: str | None = None,
 ) -> User:
     """Change an account's details. Moving it to another office needs rights
     over both, and every role it holds must still lie inside the new office."""
@@ -126,13 +133,15 @@ def update_user(
                 % {"area": area.name, "roles": ", ".join(str(r) for r in outside)},
                 field="area",
             )
-        fields = ["name", "phone", "area_id", "is_active"]
+        fields = ["name", "phone", "area_id", "is_active", "id_number"]
         before = {f: getattr(locked, f) for f in fields}
         locked.name, locked.phone, locked.area, locked.is_active = name, phone, area, is_active
+        if id_number is not None:
+            locked.id_number = id_number
         after = {f: getattr(locked, f) for f in fields}
         if after == before:
             return locked
-        locked.save(update_fields=["name", "phone", "area", "is_active"])
+        locked.save(update_fields=["name", "phone", "area", "is_active", "id_number"])
         changed = [f for f in fields if before[f] != after[f]]
         record(
             actor,

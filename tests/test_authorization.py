@@ -152,6 +152,8 @@ EXPECTED: dict[str, tuple[Callable[[SimpleNamespace], list], dict[str, int]]] = 
         rule(CAMPAIGN_READERS, outside=OUTSIDE_T1),
     ),
     "campaigns:evidence_fields": (lambda o: [], rule(CAMPAIGN_READERS)),
+    "campaigns:kind_list": (lambda o: [], rule(CAMPAIGN_READERS)),
+    "campaigns:kind_limit": (lambda o: [o.campaign.kind.pk], rule(ADMINISTRATORS, ok=405)),
     # The application (village A) is in the public notice of township T1.
     "applications:queue": (
         lambda o: [o.open_campaign.pk],

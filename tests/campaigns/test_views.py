@@ -62,11 +62,13 @@ def test_it_creates_a_campaign_from_the_form(client, people, areas):
             "stacking": "highest_plus",
             "top_up": "1000",
             "notice_days": 3,
+            "notice_level": "village",
         },
     )
     campaign = Campaign.objects.get()
     assert response.status_code == 302
     assert response["Location"] == reverse("campaigns:campaign_detail", args=[campaign.pk])
+    assert campaign.notice_level == "village" and not campaign.second_review
     assert campaign.top_up == Decimal(1000) and campaign.area == areas.t1
 
 
