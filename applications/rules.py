@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.utils.translation import gettext as _
 
 from applications.choices import ACTIVE, COMMITTED, ObjectionStatus, State
@@ -211,33 +211,44 @@ def over_budget(apps: list[Application]) -> Refusals:
 
 def person_flags(apps: Iterable[Application]) -> dict[int, list[str]]:
     """The same person in two households (moved, or split off): if another
-    household they belong or belonged to applies in the same campaign, flag
-    both for the reviewer. A flag warns; it does not refuse."""
-    flags: dict[int, list[str]] = defaultdict(list)
+    household they belong or belonged to applies in the same campaign, flag it
+    for the reviewer. People are matched by ID number, since a member moved to
+    another household is a new row there. A flag warns; it does not refuse.
+    Five queries for the whole batch."""
+    apps = list(apps)
+    if not apps:
+        return {}
     history = Person.history.model
+    households = {a.household_id for a in apps}
+    names: dict[str, str] = {}
+    numbers_of: dict[int, set[str]] = defaultdict(set)  # household -> ID numbers, then or now
+    for rows in (
+        Person.objects.filter(household__in=households),
+        history.objects.filter(household_id__in=households),
+    ):
+        for household, number, name in rows.values_list("household_id", "id_number", "name"):
+            numbers_of[household].add(number)
+            names[number] = name
+    homes: dict[str, set[int]] = defaultdict(set)  # ID number -> households, then or now
+    for rows in (
+        Person.objects.filter(id_number__in=names),
+        history.objects.filter(id_number__in=names),
+    ):
+        for household, number in rows.values_list("household_id", "id_number"):
+            homes[number].add(household)
+    elsewhere = set().union(*homes.values())
+    applying: dict[tuple[int, int], list[str]] = defaultdict(list)
+    for campaign, household, number in Application.objects.filter(
+        campaign__in={a.campaign_id for a in apps}, household__in=elsewhere, state__in=ACTIVE
+    ).values_list("campaign_id", "household_id", "number"):
+        applying[(campaign, household)].append(number)
+    flags: dict[int, list[str]] = defaultdict(list)
     for a in apps:
-        members = list(Person.objects.filter(household=a.household_id).values_list("pk", "name"))
-        member_ids = {pk for pk, _name in members}
-        # Members who were once elsewhere, and people who once were here.
-        links = history.objects.filter(
-            Q(id__in=member_ids) & ~Q(household_id=a.household_id)
-            | Q(household_id=a.household_id) & ~Q(id__in=member_ids)
-        ).values_list("id", "name", "household_id")
-        people: dict[int, tuple[str, set[int]]] = {}
-        for pk, name, household in links:
-            people.setdefault(pk, (name, set()))[1].add(household)
-        if not people:
-            continue
-        current = dict(Person.objects.filter(pk__in=people).values_list("pk", "household_id"))
-        for pk, (name, households) in people.items():
-            households |= {current[pk]} if pk in current else set()
-            households.discard(a.household_id)
-            others = Application.objects.filter(
-                campaign=a.campaign_id, household__in=households, state__in=ACTIVE
-            ).values_list("number", flat=True)
-            for number in others:
-                flags[a.pk].append(
-                    _("%(name)s is also a member of the household of application %(number)s.")
-                    % {"name": name, "number": number}
-                )
+        for person in sorted(numbers_of[a.household_id]):
+            for household in sorted(homes[person] - {a.household_id}):
+                for number in applying.get((a.campaign_id, household), []):
+                    flags[a.pk].append(
+                        _("%(name)s is also a member of the household of application %(number)s.")
+                        % {"name": names[person], "number": number}
+                    )
     return flags

@@ -11,7 +11,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = Path("locale/zh_Hans/LC_MESSAGES/django.po")
-SOURCES = ["relief", "recipients", "campaigns", "disbursements", "templates", "locale", "manage.py"]
+# Every app of the project (a folder with apps.py), the templates and the catalogue.
+APPS = sorted(p.name for p in ROOT.iterdir() if (p / "apps.py").exists())
+SOURCES = [*APPS, "templates", "locale", "manage.py"]
 
 
 def entries(po: Path) -> set[tuple[str, str]]:
