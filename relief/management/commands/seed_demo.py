@@ -46,6 +46,15 @@ class Command(BaseCommand):
 
         campaigns = ensure_campaigns()
         self.stdout.write(f"Demo campaigns: {', '.join(c.name for c in campaigns)}.")
+        from applications.demo import ensure_applications
+        from relief.models import User
+
+        running = ensure_applications(User.objects.get(username=demo.SUPERUSER))
+        if running is not None:
+            self.stdout.write(
+                f"Open campaign with applications at every stage: {running.name} "
+                f"({running.applications.count()} applications)."
+            )
         self.stdout.write("")
         self.stdout.write(f"Demo accounts (password: {settings.DEMO_PASSWORD}):")
         width = max(len(a.username) for a in accounts)
