@@ -37,6 +37,7 @@ lint: $(VENV)/.installed
 # The benchmark harness (see bench/README.md); not part of the test suite.
 bench: setup
 	$(PY) bench/household_list.py
+	$(PY) bench/bulk_approve.py
 
 # Refresh the translation catalogue after changing user-facing strings.
 messages: $(VENV)/.installed

@@ -333,8 +333,10 @@ def _move(
         }
         if state in (State.APPROVED, State.REJECTED, State.WITHDRAWN):
             fields["decided_at"] = now
-        if state == State.RETURNED:
-            fields["notice"] = None  # back in review: a new notice will list it
+        if state == State.RETURNED and to_stage != State.IN_NOTICE:
+            # Back in review: a new notice will list it. Returned to the
+            # township's approval (from the county) its notice stands.
+            fields["notice"] = None
         for start in range(0, len(group), CHUNK):
             chunk = [a.pk for a in group[start : start + CHUNK]]
             Application.objects.filter(pk__in=chunk).update(**fields)
