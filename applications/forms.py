@@ -23,7 +23,7 @@ from relief.areacodes import prefix_of
 from relief.choices import AreaLevel
 from relief.models import Area, User
 
-DATE = forms.DateInput(attrs={"type": "date"})
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def find_household(user: User, campaign: Campaign, text: str) -> Household:

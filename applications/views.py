@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from applications import services, workflow
+from applications import rules, services, workflow
 from applications.choices import State
 from applications.forms import (
     ApplicationFilterSet,
@@ -35,6 +35,7 @@ from applications.forms import (
 from applications.household import recusal_users
 from applications.models import Application, Attachment, Notice, Objection
 from applications.services import WorkflowError
+from campaigns.calculation import fmt
 from campaigns.models import Campaign
 from campaigns.services import due_next, working_areas
 from recipients.models import Household
@@ -237,7 +238,7 @@ def entry(request: HttpRequest, pk: int) -> HttpResponse:
                 if submit
                 else _("%(number)s saved as a draft.")
             )
-            messages.success(request, text % {"number": app.number, "amount": app.amount})
+            messages.success(request, text % {"number": app.number, "amount": fmt(app.amount)})
             return redirect("applications:entry", pk=campaign.pk)
     recent = (
         _applications(request)
@@ -280,6 +281,11 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     user = request.user
     steps = workflow.available(user, app)
+    today = timezone.localdate()
+    waiting_for = ""
+    if any(s.name == "approve" for s in steps):
+        waiting_for = rules.notice_pending([app], today).get(app.pk, "")
+    received = min(today, app.notice.ends_on) if app.notice else today
     return render(
         request,
         "applications/detail.html",
@@ -288,6 +294,10 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "members": app.household.members.all(),
             "also": app.also.all(),
             "events": events,
+            "returned": events.filter(action="application.return").last()
+            if app.state == State.RETURNED
+            else None,
+            "waiting_for": waiting_for,
             "attachments": app.attachments.all(),
             "objections": app.objections.select_related("recorded_by", "resolved_by"),
             "appraisals": app.appraisals.select_related("meeting"),
@@ -301,7 +311,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_object": app.state == State.IN_NOTICE
             and user.has_perm("applications.add_objection", app),
             "can_resolve": user.has_perm("applications.change_objection", app),
-            "objection_form": ObjectionForm(initial={"received_on": timezone.localdate()}),
+            "objection_form": ObjectionForm(initial={"received_on": received}),
             "resolve_form": ResolveForm(),
             "attachment_form": AttachmentForm(),
         },
