@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from applications.choices import ACTIVE
 from applications.forms import RecusalForm
 from applications.models import Application, Disqualification, Recusal
 from applications.workflow import ADD
@@ -28,7 +29,7 @@ def household_panel(user: User, household: Household) -> dict[str, Any]:
     )
     campaigns: list[Campaign] = []
     if user.has_perm(ADD, household):
-        applied = {a.campaign_id for a in applications}
+        applied = {a.campaign_id for a in applications if a.state in ACTIVE}
         covering = {household.village.code, *ancestor_codes(household.village.code)}
         campaigns = [
             c

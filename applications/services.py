@@ -135,8 +135,11 @@ def create_application(
             ) from error
         app.also.set(entry.also)
         audit.record(actor, "application.create", app, to_state=State.DRAFT, amount=str(app.amount))
+        if submit:
+            # Entered and submitted in one go, or not at all: a refusal leaves
+            # no draft behind for the clerk to trip over on the next try.
+            submit_application(actor, app)
     if submit:
-        submit_application(actor, app)
         app.refresh_from_db()
     return app
 

@@ -40,10 +40,12 @@ from campaigns.models import Campaign
 from campaigns.services import due_next, working_areas
 from recipients.models import Household
 from relief.access import requires
-from relief.areacodes import prefix_of
+from relief.areacodes import level_of, prefix_of
 from relief.choices import AreaLevel
 from relief.models import Area, AuditEvent, User
 from relief.pagination import paginate
+from relief.scoping import grants, role_permissions
+from relief.text import whole_number
 
 VIEW = "applications.view_application"
 NEAR_DAYS = 3  # a deadline this close is announced on the queue
@@ -61,14 +63,24 @@ def _applications(request: HttpRequest) -> QuerySet[Application]:
 
 def my_work(user: User, applications: QuerySet[Application]) -> QuerySet[Application]:
     """待我审核: the applications waiting at a stage where the user acts, in the
-    areas where they act there."""
+    areas where they act there. The appraisal is the village's work: a township
+    clerk may record one for a village, but it is not in their queue."""
     wanted = Q(pk__in=[])
     for stage, perm in workflow.STAGE_PERM.items():
         if stage == State.DRAFT or not user.has_perm(perm):
             continue
-        areas = Area.objects.restrict(user, perm=perm).values("pk")
+        areas = Area.objects.restrict(user, perm=perm)
+        if stage == State.SUBMITTED and not user.is_superuser:
+            held = role_permissions(user)
+            areas = areas.filter(
+                pk__in=[
+                    g.area_id
+                    for g in grants(user)
+                    if perm in held.get(g.role, ()) and level_of(g.area_code) == AreaLevel.VILLAGE
+                ]
+            )
         at = Q(state=stage) | Q(state=State.RETURNED, returned_to=stage)
-        wanted |= at & Q(village__in=areas)
+        wanted |= at & Q(village__in=areas.values("pk"))
     return applications.filter(wanted)
 
 
@@ -172,7 +184,12 @@ def bulk(request: HttpRequest, pk: int) -> HttpResponse:
     data = form.cleaned_data
     filters = QueryDict(data["filters"])
     if data["everything"]:
-        chosen = ApplicationFilterSet(filters, scoped, user=request.user, campaign=campaign).qs
+        filterset = ApplicationFilterSet(filters, scoped, user=request.user, campaign=campaign)
+        if not filterset.is_valid():
+            # An invalid filter would be dropped and widen the action.
+            messages.error(request, _("The filters are not valid: nothing was done."))
+            return redirect(back)
+        chosen = filterset.qs
         if filters.get("mine") == "1":
             chosen = my_work(request.user, chosen)
     else:
@@ -323,7 +340,9 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 def act(request: HttpRequest, pk: int) -> HttpResponse:
     app = _application(request, pk)
     form = StepForm(request.POST)
-    if form.is_valid():
+    if not form.is_valid():
+        messages.error(request, _("The request was not understood: nothing was done."))
+    else:
         data = form.cleaned_data
         try:
             services.take_step(
@@ -451,7 +470,8 @@ def appraisal(request: HttpRequest, pk: int) -> HttpResponse:
         .filter(level=AreaLevel.VILLAGE, code__startswith=prefix_of(campaign.area.code))
         .order_by("code")
     )
-    village = villages.filter(pk=request.GET.get("village") or request.POST.get("village")).first()
+    chosen = whole_number(request.GET.get("village") or request.POST.get("village"))
+    village = villages.filter(pk=chosen).first() if chosen is not None else None
     if village is None and len(villages) == 1:
         village = villages[0]
     waiting = (
@@ -499,10 +519,6 @@ def appraisal(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _number(value: str) -> int | None:
-    return int(value) if value.strip().isdigit() else None
-
-
 def _votes(request: HttpRequest, waiting: QuerySet[Application]) -> list[services.Vote]:
     votes = []
     for app in waiting:
@@ -513,9 +529,9 @@ def _votes(request: HttpRequest, waiting: QuerySet[Application]) -> list[service
             services.Vote(
                 application=app.pk,
                 passed=outcome == "passed",
-                votes_for=_number(request.POST.get(f"for_{app.pk}", "")),
-                votes_against=_number(request.POST.get(f"against_{app.pk}", "")),
-                abstentions=_number(request.POST.get(f"abstain_{app.pk}", "")),
+                votes_for=whole_number(request.POST.get(f"for_{app.pk}", "")),
+                votes_against=whole_number(request.POST.get(f"against_{app.pk}", "")),
+                abstentions=whole_number(request.POST.get(f"abstain_{app.pk}", "")),
                 remark=request.POST.get(f"remark_{app.pk}", "")[:200],
             )
         )

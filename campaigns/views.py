@@ -42,6 +42,7 @@ from relief.areacodes import prefix_of
 from relief.choices import Role
 from relief.models import RoleAssignment
 from relief.pagination import paginate
+from relief.text import whole_number
 
 SETUP = "campaigns.change_campaign"
 
@@ -53,15 +54,15 @@ def _campaigns(request: HttpRequest, action: str = "view") -> Any:
 @requires("campaigns.view_campaign")
 def campaign_list(request: HttpRequest) -> HttpResponse:
     campaigns = _campaigns(request).annotate(category_count=Count("categories", distinct=True))
-    year = request.GET.get("year", "")
-    if year.isdigit():
-        campaigns = campaigns.filter(year=int(year))
+    year = whole_number(request.GET.get("year"))
+    if year is not None:
+        campaigns = campaigns.filter(year=year)
     status = request.GET.get("status", "")
     if status in CampaignStatus.values:
         campaigns = campaigns.filter(status=status)
-    kind = request.GET.get("kind", "")
-    if kind.isdigit():
-        campaigns = campaigns.filter(kind_id=int(kind))
+    kind = whole_number(request.GET.get("kind"))
+    if kind is not None:
+        campaigns = campaigns.filter(kind_id=kind)
     return render(
         request,
         "campaigns/campaign_list.html",
@@ -416,11 +417,12 @@ def kind_list(request: HttpRequest) -> HttpResponse:
 def kind_limit(request: HttpRequest, pk: int) -> HttpResponse:
     kind = get_object_or_404(CampaignKind, pk=pk)
     raw = request.POST.get("per_year", "").strip()
-    if raw and not raw.isdigit():
+    limit = whole_number(raw, limit=366)
+    if raw and limit is None:
         messages.error(request, _("Enter a whole number, or leave it empty for no limit."))
         return redirect("campaigns:kind_list")
     try:
-        services.set_kind_limit(request.user, kind, int(raw) if raw else None)
+        services.set_kind_limit(request.user, kind, limit)
     except services.CampaignError as error:
         messages.error(request, str(error))
     else:

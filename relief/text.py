@@ -22,3 +22,14 @@ def table(rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:  #
         "  ".join(pad(cell, widths[i], right=i in right) for i, cell in enumerate(row)).rstrip()
         for row in rows
     ]
+
+
+def whole_number(text: str | None, *, limit: int = 2**31 - 1) -> int | None:
+    """A non-negative whole number typed or put in a URL, or None for anything
+    else: "²" and "１２" pass str.isdigit() but only the second is a number
+    int() reads; a huge one would overflow the database's integer."""
+    text = (text or "").strip()
+    if not text.isdecimal() or len(text) > len(str(limit)):
+        return None
+    value = int(text)
+    return value if value <= limit else None
