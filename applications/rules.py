@@ -1,6 +1,6 @@
 """The rules of domain.md §5, each answered for a whole batch of applications in
-a fixed number of queries, so a single action and a bulk one of 10,000 check
-exactly the same things.
+a fixed number of queries (per 500), so a single action and a bulk one of
+10,000 check exactly the same things.
 
 Each function returns {application id: refusal message} for the ones it stops.
 """
@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
+from typing import Any, TypeVar
 
 from django.db.models import Count, Sum
 from django.utils.translation import gettext as _
@@ -23,15 +24,28 @@ from recipients.models import Person
 from relief.areacodes import prefix_of
 from relief.models import User
 
+T = TypeVar("T")
 Refusals = dict[int, str]
+CHUNK = 500  # values per IN (...): stock SQLite allows 32,766 in one statement
+
+
+def _in_chunks(values: Iterable[Any], query: Callable[[list[Any]], Iterable[T]]) -> list[T]:
+    """`query` run on the values 500 at a time, the results together: a batch of
+    any size stays within the database's limit on one statement's parameters."""
+    ordered = sorted(set(values), key=str)
+    found: list[T] = []
+    for start in range(0, len(ordered), CHUNK):
+        found.extend(query(ordered[start : start + CHUNK]))
+    return found
 
 
 def disqualified(apps: list[Application], on: datetime.date) -> Refusals:
     """取消补助资格: a household barred until a date is refused, with the reason."""
-    found = Disqualification.objects.filter(
-        household__in={a.household_id for a in apps}, until__gte=on
-    ).order_by("until")
-    barred = {d.household_id: d for d in found}
+    found = _in_chunks(
+        {a.household_id for a in apps},
+        lambda ids: Disqualification.objects.filter(household__in=ids, until__gte=on),
+    )
+    barred = {d.household_id: d for d in sorted(found, key=lambda d: d.until)}
     return {
         a.pk: _("The household is barred from aid until %(until)s: %(reason)s")
         % {
@@ -53,17 +67,20 @@ def over_kind_cap(apps: list[Application]) -> Refusals:
             by_campaign[a.campaign_id].append(a)
     for batch in by_campaign.values():
         campaign = batch[0].campaign
-        earlier = (
-            Application.objects.filter(
-                household__in={a.household_id for a in batch},
-                campaign__kind=campaign.kind_id,
-                campaign__year=campaign.year,
-                state__in=ACTIVE - {State.DRAFT},
-            )
-            .exclude(campaign=campaign)
-            .select_related("campaign")
-            .order_by("created_at")
+        earlier = _in_chunks(
+            {a.household_id for a in batch},
+            lambda ids, campaign=campaign: (
+                Application.objects.filter(
+                    household__in=ids,
+                    campaign__kind=campaign.kind_id,
+                    campaign__year=campaign.year,
+                    state__in=ACTIVE - {State.DRAFT},
+                )
+                .exclude(campaign=campaign)
+                .select_related("campaign")
+            ),
         )
+        earlier.sort(key=lambda a: (a.created_at, a.pk))
         held: dict[int, list[Application]] = defaultdict(list)
         for other in earlier:
             held[other.household_id].append(other)
@@ -89,15 +106,21 @@ def recused(actor: User, apps: list[Application]) -> Refusals:
     marked as related to."""
     households = {a.household_id for a in apps}
     related = dict(
-        Recusal.objects.filter(user=actor, household__in=households).values_list(
-            "household_id", "relation"
+        _in_chunks(
+            households,
+            lambda ids: Recusal.objects.filter(user=actor, household__in=ids).values_list(
+                "household_id", "relation"
+            ),
         )
     )
     own: set[int] = set()
     if actor.pk and actor.id_number:
         own = set(
-            Person.objects.filter(household__in=households, id_number=actor.id_number).values_list(
-                "household_id", flat=True
+            _in_chunks(
+                households,
+                lambda ids: Person.objects.filter(
+                    household__in=ids, id_number=actor.id_number
+                ).values_list("household_id", flat=True),
             )
         )
     refusals: Refusals = {}
@@ -116,9 +139,12 @@ def notice_pending(apps: list[Application], on: datetime.date) -> Refusals:
     """Approval waits for the end of the notice and for every objection to be resolved."""
     refusals: Refusals = {}
     objected = set(
-        Objection.objects.filter(
-            application__in=[a.pk for a in apps], status=ObjectionStatus.OPEN
-        ).values_list("application_id", flat=True)
+        _in_chunks(
+            [a.pk for a in apps],
+            lambda ids: Objection.objects.filter(
+                application__in=ids, status=ObjectionStatus.OPEN
+            ).values_list("application_id", flat=True),
+        )
     )
     for a in apps:
         if a.notice is None:
@@ -214,7 +240,7 @@ def person_flags(apps: Iterable[Application]) -> dict[int, list[str]]:
     household they belong or belonged to applies in the same campaign, flag it
     for the reviewer. People are matched by ID number, since a member moved to
     another household is a new row there. A flag warns; it does not refuse.
-    Five queries for the whole batch."""
+    Five queries for a batch (per 500 households)."""
     apps = list(apps)
     if not apps:
         return {}
@@ -222,25 +248,32 @@ def person_flags(apps: Iterable[Application]) -> dict[int, list[str]]:
     households = {a.household_id for a in apps}
     names: dict[str, str] = {}
     numbers_of: dict[int, set[str]] = defaultdict(set)  # household -> ID numbers, then or now
-    for rows in (
-        Person.objects.filter(household__in=households),
-        history.objects.filter(household_id__in=households),
-    ):
-        for household, number, name in rows.values_list("household_id", "id_number", "name"):
+    for model, key in ((Person, "household__in"), (history, "household_id__in")):
+        for household, number, name in _in_chunks(
+            households,
+            lambda ids, model=model, key=key: model.objects.filter(**{key: ids}).values_list(
+                "household_id", "id_number", "name"
+            ),
+        ):
             numbers_of[household].add(number)
             names[number] = name
     homes: dict[str, set[int]] = defaultdict(set)  # ID number -> households, then or now
-    for rows in (
-        Person.objects.filter(id_number__in=names),
-        history.objects.filter(id_number__in=names),
-    ):
-        for household, number in rows.values_list("household_id", "id_number"):
+    for model in (Person, history):
+        for household, number in _in_chunks(
+            names,
+            lambda numbers, model=model: model.objects.filter(id_number__in=numbers).values_list(
+                "household_id", "id_number"
+            ),
+        ):
             homes[number].add(household)
     elsewhere = set().union(*homes.values())
     applying: dict[tuple[int, int], list[str]] = defaultdict(list)
-    for campaign, household, number in Application.objects.filter(
-        campaign__in={a.campaign_id for a in apps}, household__in=elsewhere, state__in=ACTIVE
-    ).values_list("campaign_id", "household_id", "number"):
+    for campaign, household, number in _in_chunks(
+        elsewhere,
+        lambda ids: Application.objects.filter(
+            campaign__in={a.campaign_id for a in apps}, household__in=ids, state__in=ACTIVE
+        ).values_list("campaign_id", "household_id", "number"),
+    ):
         applying[(campaign, household)].append(number)
     flags: dict[int, list[str]] = defaultdict(list)
     for a in apps:

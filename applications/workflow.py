@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -28,6 +28,7 @@ from applications import rules
 from applications.choices import State
 from applications.models import Application
 from campaigns.choices import ApprovalLevel, CampaignStatus, Deliverable
+from campaigns.models import Campaign
 from campaigns.services import check_deadline
 from relief.models import Area, AuditEvent, User
 
@@ -224,6 +225,7 @@ def run(
         ids = (
             applications.values("pk") if isinstance(applications, QuerySet) else list(applications)
         )
+        _hold_campaigns(Application.objects.filter(pk__in=ids).values("campaign_id"))
         rows = list(
             Application.objects.select_for_update(of=("self",))
             .filter(pk__in=ids)
@@ -238,6 +240,21 @@ def run(
         _move(actor, step, passing, reason, comment, to_stage, on, extra)
         result.done = passing
     return result
+
+
+def _hold_campaigns(campaign_ids: QuerySet) -> None:
+    """Hold the campaigns against a change of status while the step runs: it
+    read them open, and closing one (which locks it for update) must wait.
+    FOR SHARE lets steps in one campaign run side by side; SQLite, which
+    writes one transaction at a time, needs nothing."""
+    if connection.vendor != "postgresql":
+        return
+    query, params = campaign_ids.query.sql_with_params()
+    table = Campaign._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM {table} WHERE id IN ({query}) ORDER BY id FOR SHARE", params
+        )
 
 
 def _drop(rows: list[Application], refusals: rules.Refusals, result: Result) -> list[Application]:
