@@ -308,7 +308,37 @@ def reject(
 
 def withdraw(actor: User, app: Application, reason: str) -> None:
     """撤回 by the clerk, before the village has decided."""
-    _one(workflow.run(actor, "withdraw", [app.pk], reason=reason))
+    take_step(actor, app, "withdraw", reason=reason)
+
+
+def take(
+    actor: User,
+    name: str,
+    apps: QuerySet[Application] | Iterable[int],
+    *,
+    reason: str = "",
+    comment: str = "",
+    to_stage: str = "",
+) -> Result:
+    """Step `name` on a batch, as a page asks for it (one application's buttons,
+    the queue's bulk actions); the appraisal and the notice have their own forms."""
+    if name == "submit":
+        return submit(actor, apps)
+    if name == "first_review":
+        return first_review(actor, apps, comment)
+    if name == "second_review":
+        return second_review(actor, apps, comment)
+    if name == "approve":
+        return approve(actor, apps, comment)
+    if name == "county_approve":
+        return county_approve(actor, apps, comment)
+    if name == "return":
+        return return_applications(actor, apps, to_stage, reason)
+    if name == "reject":
+        return reject(actor, apps, reason)
+    if name == "withdraw":
+        return workflow.run(actor, "withdraw", apps, reason=reason)
+    raise WorkflowError(_("Unknown action."))
 
 
 def take_step(
@@ -320,27 +350,8 @@ def take_step(
     comment: str = "",
     to_stage: str = "",
 ) -> None:
-    """One step on one application, as the application page asks for it."""
-    ids = [app.pk]
-    if name == "submit":
-        result = submit(actor, ids)
-    elif name == "first_review":
-        result = first_review(actor, ids, comment)
-    elif name == "second_review":
-        result = second_review(actor, ids, comment)
-    elif name == "approve":
-        result = approve(actor, ids, comment)
-    elif name == "county_approve":
-        result = county_approve(actor, ids, comment)
-    elif name == "return":
-        result = return_applications(actor, ids, to_stage, reason)
-    elif name == "reject":
-        result = reject(actor, ids, reason)
-    elif name == "withdraw":
-        result = workflow.run(actor, "withdraw", ids, reason=reason)
-    else:
-        raise WorkflowError(_("Unknown action."))
-    _one(result)
+    """One step on one application: refused, it raises WorkflowError."""
+    _one(take(actor, name, [app.pk], reason=reason, comment=comment, to_stage=to_stage))
 
 
 # -- village appraisal ----------------------------------------------------------------

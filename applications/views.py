@@ -198,7 +198,14 @@ def bulk(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, _("No application was chosen."))
         return redirect(f"{back}?{filters.urlencode()}")
     try:
-        result = _run_bulk(request.user, data, chosen)
+        result = services.take(
+            request.user,
+            data["step"],
+            chosen,
+            reason=data["reason"],
+            comment=data["comment"],
+            to_stage=data["to_stage"],
+        )
     except WorkflowError as error:
         messages.error(request, error.message)
     else:
@@ -215,21 +222,6 @@ def bulk(request: HttpRequest, pk: int) -> HttpResponse:
                 request, _("…and %(count)d more refused.") % {"count": len(result.refused) - 20}
             )
     return redirect(f"{back}?{filters.urlencode()}")
-
-
-def _run_bulk(actor: User, data: dict[str, Any], chosen: QuerySet[Application]) -> Any:
-    step, comment, reason = data["step"], data["comment"], data["reason"]
-    if step == "first_review":
-        return services.first_review(actor, chosen, comment)
-    if step == "second_review":
-        return services.second_review(actor, chosen, comment)
-    if step == "approve":
-        return services.approve(actor, chosen, comment)
-    if step == "county_approve":
-        return services.county_approve(actor, chosen, comment)
-    if step == "return":
-        return services.return_applications(actor, chosen, data["to_stage"], reason)
-    return services.reject(actor, chosen, reason)
 
 
 @requires(workflow.ADD)
