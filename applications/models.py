@@ -7,6 +7,7 @@ and attachments the decisions rest on.
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from django.conf import settings
@@ -253,7 +254,7 @@ class Notice(models.Model):
     def __str__(self) -> str:
         return f"{self.area} {self.starts_on:%m-%d}–{self.ends_on:%m-%d}"
 
-    def running(self, on) -> bool:
+    def running(self, on: datetime.date) -> bool:
         return self.starts_on <= on <= self.ends_on
 
 
