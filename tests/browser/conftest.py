@@ -37,6 +37,19 @@ def browser() -> Browser:
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def seeded_catalogue(transactional_db) -> None:
+    """Browser tests run on a live server, so in transactions that end with a
+    flush of every table, the rows the data migrations seeded among them: the
+    test after one would find no campaign kinds and no evidence fields. Seed
+    them again, as the migration does."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    import_module("campaigns.migrations.0002_seed_catalogue").seed(apps, None)
+
+
 @pytest.fixture
 def open_page(browser, live_server):
     """A fresh browser context of a given size, pointed at the live server."""
