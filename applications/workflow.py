@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -249,7 +250,10 @@ def _hold_campaigns(campaign_ids: QuerySet) -> None:
     writes one transaction at a time, needs nothing."""
     if connection.vendor != "postgresql":
         return
-    query, params = campaign_ids.query.sql_with_params()
+    try:
+        query, params = campaign_ids.query.sql_with_params()
+    except EmptyResultSet:  # no application given: nothing to hold
+        return
     table = Campaign._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(

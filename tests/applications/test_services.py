@@ -549,3 +549,12 @@ def test_it_approves_thirty_applications_at_once_with_one_event_each(people, are
     }
     assert all(e.data["comment"] == "批量审批" for e in approved)
     assert not Application.objects.filter(decided_at=None).exists()
+
+
+def test_it_takes_a_step_on_no_applications_as_nothing_to_do(people, campaign):
+    """A bulk action whose filters match nothing (and a meeting deciding no one
+    passed) runs the engine on an empty batch: no error, no event."""
+    before = AuditEvent.objects.count()
+    result = services.approve(people.supervisor, [])
+    assert (result.done, result.refused) == ([], [])
+    assert AuditEvent.objects.count() == before
