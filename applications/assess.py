@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils.translation import gettext as _
 
-from campaigns.calculation import ZERO, Outcome, compute, stack
+from campaigns.calculation import ZERO, Outcome, compute, higher_level, stack
 from campaigns.choices import ApprovalLevel
 from campaigns.evidence import household_facts
 from campaigns.models import Category, EvidenceField
@@ -34,10 +34,6 @@ class Assessment:
     @property
     def explanation(self) -> str:
         return "\n".join(self.lines)
-
-
-def _higher(a: str, b: str) -> str:
-    return a if ApprovalLevel.rank(a) >= ApprovalLevel.rank(b) else b
 
 
 def _problem(outcome: Outcome, names: dict[str, FieldSpec]) -> str:
@@ -107,7 +103,7 @@ def assess(
     result.cash = stacked.amount - result.goods
     result.tier = "、".join(o.tier for _c, o in kept if o.tier)
     for _c, o in kept:
-        result.level = _higher(result.level, o.level)
+        result.level = higher_level(result.level, o.level)
         result.needs_reason = result.needs_reason or o.needs_reason
     result.paying = kept[0][0]
     return result

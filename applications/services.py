@@ -34,7 +34,7 @@ from applications.models import (
     Recusal,
 )
 from applications.workflow import Extra, Result, WorkflowError
-from campaigns.choices import CampaignStatus
+from campaigns.choices import ApprovalLevel, CampaignStatus
 from campaigns.models import Campaign, Category
 from recipients.models import Household
 from relief import audit
@@ -257,7 +257,8 @@ def county_approve(
     def check(actor: User, rows: list[Application], on: datetime.date) -> rules.Refusals:
         # Above the county (province, 全总) the county records the higher body's
         # approval: the comment must say which (批准文号).
-        above = [a for a in rows if a.approval_level not in ("township", "county")]
+        county = ApprovalLevel.rank(ApprovalLevel.COUNTY)
+        above = [a for a in rows if ApprovalLevel.rank(a.approval_level) > county]
         return {
             a.pk: _("This amount needs the %(level)s's approval: name it in the comment.")
             % {"level": a.get_approval_level_display()}

@@ -300,7 +300,7 @@ def _range(
         )
     elif standard.soft:
         out.needs_reason = True
-        out.level = _higher(out.level, standard.outside_level)
+        out.level = higher_level(out.level, standard.outside_level)
         out.lines.append(
             _(
                 "%(amount)s is outside %(bounds)s: allowed with a written reason "
@@ -420,7 +420,8 @@ def _tiered(
         out.lines.append(_("No tier applies."))
 
 
-def _higher(a: str, b: str) -> str:
+def higher_level(a: str, b: str) -> str:
+    """The higher of two approval levels."""
     return a if ApprovalLevel.rank(a) >= ApprovalLevel.rank(b) else b
 
 
