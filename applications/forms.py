@@ -26,6 +26,15 @@ from relief.models import Area, User
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
+def areas_within(user: User, perm: str, campaign: Campaign, level: str) -> QuerySet[Area]:
+    """The areas of one level inside the campaign's area where the user holds `perm`."""
+    return (
+        Area.objects.restrict(user, perm=perm)
+        .filter(level=level, code__startswith=prefix_of(campaign.area.code))
+        .order_by("code")
+    )
+
+
 def find_household(user: User, campaign: Campaign, text: str) -> Household:
     """The household a clerk means by a household number, a member's ID number
     or a member's name, among those they may enter applications for."""
@@ -248,10 +257,9 @@ class ApplicationFilterSet(django_filters.FilterSet):
 
     def __init__(self, *args: Any, user: User, campaign: Campaign, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        villages = Area.objects.restrict(user, perm="applications.view_application").filter(
-            level=AreaLevel.VILLAGE, code__startswith=prefix_of(campaign.area.code)
+        self.filters["village"].queryset = areas_within(
+            user, "applications.view_application", campaign, AreaLevel.VILLAGE
         )
-        self.filters["village"].queryset = villages.order_by("code")
         self.filters["category"].queryset = campaign.categories.order_by("order", "pk")
 
     def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:

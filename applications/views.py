@@ -31,6 +31,7 @@ from applications.forms import (
     RecusalForm,
     ResolveForm,
     StepForm,
+    areas_within,
 )
 from applications.household import recusal_users
 from applications.models import Application, Attachment, Notice, Objection
@@ -40,7 +41,7 @@ from campaigns.models import Campaign
 from campaigns.services import due_next, working_areas
 from recipients.models import Household
 from relief.access import requires
-from relief.areacodes import level_of, prefix_of
+from relief.areacodes import level_of
 from relief.choices import AreaLevel
 from relief.models import Area, AuditEvent, User
 from relief.pagination import paginate
@@ -457,11 +458,7 @@ def objection_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 def appraisal(request: HttpRequest, pk: int) -> HttpResponse:
     """Record a village appraisal meeting and its outcome per application."""
     campaign = _campaign(request, pk)
-    villages = (
-        Area.objects.restrict(request.user, perm=workflow.APPRAISE)
-        .filter(level=AreaLevel.VILLAGE, code__startswith=prefix_of(campaign.area.code))
-        .order_by("code")
-    )
+    villages = areas_within(request.user, workflow.APPRAISE, campaign, AreaLevel.VILLAGE)
     chosen = whole_number(request.GET.get("village") or request.POST.get("village"))
     village = villages.filter(pk=chosen).first() if chosen is not None else None
     if village is None and len(villages) == 1:
@@ -533,11 +530,7 @@ def _votes(request: HttpRequest, waiting: QuerySet[Application]) -> list[service
 @requires(workflow.PUBLISH)
 def notice_create(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = _campaign(request, pk)
-    areas = (
-        Area.objects.restrict(request.user, perm=workflow.PUBLISH)
-        .filter(level=campaign.notice_level, code__startswith=prefix_of(campaign.area.code))
-        .order_by("code")
-    )
+    areas = areas_within(request.user, workflow.PUBLISH, campaign, campaign.notice_level)
     form = NoticeForm(request.POST or None, areas=areas)
     if request.method == "POST" and form.is_valid():
         try:
