@@ -12,6 +12,10 @@ HOST ?= 127.0.0.1:8000
 run: setup
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	@# The background worker (big imports, PDFs and ledgers) runs beside the
+	@# server and stops with it.
+	DEBUG=1 $(PY) manage.py db_worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver $(HOST)
 
 test: setup lint
@@ -38,6 +42,7 @@ lint: $(VENV)/.installed
 bench: setup
 	$(PY) bench/household_list.py
 	$(PY) bench/bulk_approve.py
+	$(PY) bench/import_roster.py
 
 # Refresh the translation catalogue after changing user-facing strings.
 messages: $(VENV)/.installed

@@ -38,11 +38,14 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "relief",
     "recipients",
     "campaigns",
     "applications",
     "disbursements",
+    "documents",
 ]
 
 MIDDLEWARE = [
@@ -133,6 +136,19 @@ MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 # Uploads above this size are refused before they are read into memory.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("UPLOAD_MAX_MB", 20, minimum=1) * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# Background jobs (relief/jobs.py). The database queue needs no extra server;
+# its worker is `manage.py db_worker` (started by `make run`).
+TASKS = {
+    "default": {
+        "BACKEND": env_str("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+    }
+}
+# Rosters, pages of names and ledgers above this many rows are done in the
+# background with a progress bar; smaller ones while the user waits.
+BACKGROUND_ROWS = env_int("BACKGROUND_ROWS", 2000, minimum=1)
+# The largest roster one upload may hold (rows of the sheet, header included).
+ROSTER_MAX_ROWS = env_int("ROSTER_MAX_ROWS", 100000, minimum=10)
+
 # One scan or photo attached to an application; larger ones are refused with a message.
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_MB", 10, minimum=1) * 1024 * 1024
 

@@ -5,7 +5,7 @@ from django.views.i18n import set_language
 
 from relief.access import public, signed_in
 from relief.forms_auth import LoginForm
-from relief.views import areas, home, users
+from relief.views import areas, home, jobs, users
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -34,6 +34,9 @@ urlpatterns = [
     path("areas/new/", areas.area_create, name="area_create"),
     path("areas/import/", areas.area_import_view, name="area_import"),
     path("areas/<int:pk>/edit/", areas.area_edit, name="area_edit"),
+    path("jobs/<int:pk>/", jobs.job_detail, name="job_detail"),
+    path("jobs/<int:pk>/progress/", jobs.job_progress, name="job_progress"),
+    path("jobs/<int:pk>/download/", jobs.job_download, name="job_download"),
     path("users/", users.user_list, name="user_list"),
     path("users/new/", users.user_create, name="user_create"),
     path("users/<int:pk>/", users.user_detail, name="user_detail"),

@@ -7,9 +7,12 @@
 #   fonts-noto-cjk     a CJK font, so pages and PDFs show Chinese, not boxes
 #   poppler-utils      pdftotext/pdffonts/pdftoppm, used by tests to read PDFs
 #   chromium           the browser the browser tests drive (never downloaded by Playwright)
+#   libreoffice-calc-nogui
+#                      soffice --headless: tests open the exported .xlsx files and
+#                      check that they recalculate to the same totals
 set -euo pipefail
 
-packages=(gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium)
+packages=(gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium libreoffice-calc-nogui)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DocumentsConfig(AppConfig):
+    """The documents a campaign produces: public notice and payment sheet (PDF),
+    ledger and statistics (.xlsx). Renderers are plain functions shared by the
+    screens, the background jobs and the management commands."""
+
+    name = "documents"
+    verbose_name = _("Documents")
