@@ -388,3 +388,7 @@ class Disqualification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.household} → {self.until:%Y-%m-%d}"
+
+
+# The roster import's records live beside its code; Django finds models here.
+from applications.roster.models import ColumnMapping, RosterImport  # noqa: E402, F401

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from applications import views
+from applications.roster import views as roster
 
 app_name = "applications"
 
@@ -10,6 +11,11 @@ urlpatterns = [
     path("campaigns/<int:pk>/applications/bulk/", views.bulk, name="bulk"),
     path("campaigns/<int:pk>/appraisal/", views.appraisal, name="appraisal"),
     path("campaigns/<int:pk>/notices/new/", views.notice_create, name="notice_create"),
+    path("campaigns/<int:pk>/rosters/", roster.upload, name="roster_upload"),
+    path("rosters/<int:pk>/", roster.detail, name="roster_detail"),
+    path("rosters/<int:pk>/columns/", roster.remap, name="roster_remap"),
+    path("rosters/<int:pk>/import/", roster.carry_out, name="roster_import"),
+    path("rosters/<int:pk>/result.xlsx", roster.result, name="roster_result"),
     path("applications/<int:pk>/", views.detail, name="detail"),
     path("applications/<int:pk>/edit/", views.edit, name="edit"),
     path("applications/<int:pk>/act/", views.act, name="act"),

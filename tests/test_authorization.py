@@ -13,11 +13,13 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from applications import services
-from relief.models import Area
+from applications.roster import services as roster_services
+from relief.models import Area, Job
 
 PERSONAS = [
     "anonymous",
@@ -192,6 +194,31 @@ EXPECTED: dict[str, tuple[Callable[[SimpleNamespace], list], dict[str, int]]] = 
     ),
     "applications:recusal_create": (lambda o: [o.household.pk], rule(REGISTRY_READERS, ok=405)),
     "campaigns:evidence_field_create": (lambda o: [], rule(ADMINISTRATORS, ok=405)),
+    "applications:roster_upload": (
+        lambda o: [o.open_campaign.pk],
+        rule(ENTERERS, outside={"township_clerk_t2"}),
+    ),
+    # A roster is its uploader's (clerk_a's): other enterers do not find it.
+    "applications:roster_detail": (
+        lambda o: [o.roster.pk],
+        rule({"clerk_a"}, outside=ENTERERS - {"clerk_a"}),
+    ),
+    "applications:roster_result": (
+        lambda o: [o.roster.pk],
+        rule({"clerk_a"}, outside=ENTERERS - {"clerk_a"}),
+    ),
+    "applications:roster_remap": (lambda o: [o.roster.pk], rule(ENTERERS, ok=405)),  # POST only
+    "applications:roster_import": (lambda o: [o.roster.pk], rule(ENTERERS, ok=405)),  # POST only
+    # A background job is its owner's (clerk_a's) alone.
+    "job_detail": (lambda o: [o.job.pk], rule({"clerk_a"}, outside=set(SIGNED_IN) - {"clerk_a"})),
+    "job_progress": (
+        lambda o: [o.job.pk],
+        rule({"clerk_a"}, outside=set(SIGNED_IN) - {"clerk_a"}),
+    ),
+    "job_download": (
+        lambda o: [o.job.pk],
+        rule({"clerk_a"}, outside=set(SIGNED_IN) - {"clerk_a"}),
+    ),
 }
 
 
@@ -262,7 +289,18 @@ def objects(people, household_a, areas, campaign_t1, settings, tmp_path) -> Simp
     attachment = services.attach(
         people.superuser, application, SimpleUploadedFile("scan.pdf", b"%PDF-1.4 test")
     )
+    head = household_a.members.get(relation="head")
+    roster = roster_services.upload(
+        people.clerk_a,
+        running,
+        SimpleUploadedFile("roster.csv", f"姓名,身份证号\n{head.name},{head.id_number}\n".encode()),
+    )
+    roster_services.preview(people.clerk_a, roster)
+    job = Job.objects.create(kind="test", title="ledger", owner=people.clerk_a, status="done")
+    job.result.save("ledger.xlsx", ContentFile(b"PK"))
     return SimpleNamespace(
+        roster=roster,
+        job=job,
         household=household_a,
         area=areas.a,
         user=people.clerk_a,

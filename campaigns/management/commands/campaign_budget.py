@@ -3,11 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils import translation
 from django.utils.translation import gettext as _
 
 from campaigns.budget import budget_table
+from campaigns.commands import find_campaign
 from campaigns.conditions import fmt
 from campaigns.models import Campaign
 from relief.text import table
@@ -21,20 +22,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, campaign: str, **options: Any) -> None:
         with translation.override(settings.LANGUAGE_CODE):
-            self._print(self._find(campaign))
-
-    def _find(self, key: str) -> Campaign:
-        found = list(Campaign.objects.filter(pk=int(key))) if key.isdigit() else []
-        found = found or list(Campaign.objects.filter(name=key))
-        if not found:
-            raise CommandError(_("No campaign %(key)s.") % {"key": key})
-        if len(found) > 1:
-            ids = ", ".join(f"{c.pk} ({c.year}, {c.area})" for c in found)
-            raise CommandError(
-                _("%(n)s campaigns are named %(key)s: give the number, one of %(ids)s.")
-                % {"n": len(found), "key": key, "ids": ids}
-            )
-        return found[0]
+            self._print(find_campaign(campaign))
 
     def _print(self, campaign: Campaign) -> None:
         budget = budget_table(campaign)
