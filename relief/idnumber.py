@@ -13,7 +13,9 @@ real resident is never turned away for the library's table being incomplete.
 from __future__ import annotations
 
 import datetime
+import time
 import unicodedata
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
@@ -74,7 +76,7 @@ def validate(raw: object) -> str:
             _("Digits 7–14 (%(digits)s) are not a valid birth date.") % {"digits": number[6:14]},
             code="id_birth_date",
         )
-    if born.year < 1880 or born > timezone.localdate():
+    if born.year < 1880 or born > _today():
         raise ValidationError(
             _("The birth date %(date)s in this ID number is impossible.")
             % {"date": born.isoformat()},
@@ -89,6 +91,18 @@ def validate(raw: object) -> str:
             code="id_checksum",
         )
     return number
+
+
+_TODAY: list[Any] = [0.0, None]
+
+
+def _today() -> datetime.date:
+    """Today's date, read at most once a minute: an import validates thousands
+    of numbers, and the local date costs a time-zone conversion each time."""
+    now = time.monotonic()
+    if _TODAY[1] is None or now - _TODAY[0] > 60:
+        _TODAY[0], _TODAY[1] = now, timezone.localdate()
+    return _TODAY[1]
 
 
 def _birth_date_or_none(number: str) -> datetime.date | None:

@@ -38,7 +38,9 @@ def compact(value: object) -> str:
 
 
 def id_number(value: object) -> str:
-    """A checked 18-character ID number."""
+    """A checked 18-character ID number ("" for an empty cell)."""
+    if text(value) == "":
+        return ""
     stored_as_number = isinstance(value, int | float)
     if isinstance(value, float) and not value.is_integer():
         raise CellError(_("This is not an ID number."))
@@ -65,7 +67,9 @@ def amount(value: object) -> Decimal | None:
     if isinstance(value, bool):
         raise CellError(_("This is not an amount."))
     if isinstance(value, int | float):
-        number = Decimal(repr(float(value))) if isinstance(value, float) else Decimal(value)
+        # A float at the 15 significant digits Excel shows: a formula such as
+        # =3*33.3 is stored as 99.89999999999999 but means 99.9.
+        number = Decimal(format(value, ".15g")) if isinstance(value, float) else Decimal(value)
     else:
         raw = _MONEY_NOISE.sub("", text(value))
         if raw == "":

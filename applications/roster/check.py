@@ -192,7 +192,10 @@ def plan(
     headers = [cells.text(h) for h in table.rows[index]]
     found = find_columns(table.rows[index], columns, mapping)
     villages = entry_villages(actor, campaign)
-    _require(found, villages, categories)
+    try:
+        _require(found, villages, categories)
+    except RosterError as error:
+        raise RosterError(str(error), headers) from error
     fill_merged(table, index)
 
     lines: list[Line] = []
@@ -233,8 +236,9 @@ def _require(found: dict[str, int], villages: list[Area], categories: list[Categ
 def _read_row(
     number: int, row: list[object], found: dict[str, int], columns: list[Column], headers: list[str]
 ) -> Line | None:
-    if all(cells.text(v) == "" for v in row):
-        return None  # a blank row
+    seq = found.get("seq")
+    if all(cells.text(v) == "" for i, v in enumerate(row) if i != seq):
+        return None  # a blank row, or one with only its 序号 filled in beforehand
     line = Line(row=number, values={})
     for column in columns:
         if column.key not in found:
@@ -361,6 +365,10 @@ class _Context:
             if len(values.get("name", "")) > 50:
                 line.refuse(
                     Kind.INVALID, self.label("name"), _("A name has at most 50 characters.")
+                )
+            if len(values.get("address", "")) > 200:
+                line.refuse(
+                    Kind.INVALID, self.label("address"), _("An address has at most 200 characters.")
                 )
             born = values.get("birth_date")
             if (
@@ -544,6 +552,10 @@ class _Context:
 
     def assess(self, lines: list[Line]) -> None:
         today = timezone.localdate()
+        rules_by_category = {c.pk: c.rule(self.catalogue) for c in self.categories}
+        # Rows with the same category, facts and amount come out the same: a
+        # roster of thousands has a few dozen distinct cases.
+        seen: dict[tuple[Any, ...], Assessment] = {}
         for line in lines:
             if not line.valid:
                 continue
@@ -556,14 +568,22 @@ class _Context:
             if values.get("household_size"):
                 facts["household_size"] = values["household_size"]
             registered = _registered(self.members.get(line.household_id or 0), values, today)
-            probe = Application(
-                campaign=self.campaign,
-                category=line.category,
-                facts=facts,
-                proposed=values.get("amount"),
-                amount_reason=values.get("amount_reason", ""),
+            key = (
+                line.category.pk,
+                tuple(sorted(facts.items())),
+                tuple(sorted(registered.items())),
+                values.get("amount"),
             )
-            result = assess(probe, [line.category], catalogue=self.catalogue, registered=registered)
+            result = seen.get(key)
+            if result is None:
+                probe = _Probe(self.campaign, facts, values.get("amount"))
+                result = seen[key] = assess(
+                    probe,  # type: ignore[arg-type]
+                    [line.category],
+                    catalogue=self.catalogue,
+                    registered=registered,
+                    rules=rules_by_category,
+                )
             line.values["facts"] = facts
             line.assessment = result
             if result.problem:
@@ -581,6 +601,16 @@ class _Context:
                     )
                     % {"amount": values.get("amount")}
                 )
+
+
+@dataclass
+class _Probe:
+    """What assess() reads of an application, without building a model
+    instance per row."""
+
+    campaign: Campaign
+    facts: dict[str, Any]
+    proposed: Decimal | None
 
 
 def _fact(value: object) -> object:

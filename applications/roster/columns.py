@@ -142,8 +142,11 @@ def find(
         if column.key in found or (saved and column.key in saved and not saved[column.key]):
             continue
         known = [header_key(w) for w in (*column.headers, str(column.label))]
+        # An evidence field may read the same column as a fixed one (an
+        # evidence field named 致困原因 and the cause of hardship).
+        shared = column.key.startswith(FACT_PREFIX)
         for word in known:
-            if word in keys and keys.index(word) not in taken:
+            if word in keys and (shared or keys.index(word) not in taken):
                 found[column.key] = keys.index(word)
                 taken.add(keys.index(word))
                 break

@@ -18,7 +18,13 @@ EXTENSIONS = SPREADSHEETS | {".csv"}
 
 
 class RosterError(Exception):
-    """The file as a whole cannot be imported; the message says why."""
+    """The file as a whole cannot be imported; the message says why.
+    `headers`: the header row when one was found, so the clerk can say which
+    column is which."""
+
+    def __init__(self, message: str, headers: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.headers = headers or []
 
 
 @dataclass

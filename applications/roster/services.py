@@ -95,6 +95,8 @@ def preview(
             actor, roster.campaign, _table(roster), mapping=_mapping(roster), progress=progress
         )
     except RosterError as error:
+        # The header row, when found, stays: the clerk picks the columns on it.
+        roster.preview = {"headers": error.headers} if error.headers else {}
         _mark(actor, roster, RosterStatus.FAILED, error=str(error))
         return None
     roster.mapping = {key: plan.labels[key] for key in plan.columns}
@@ -135,16 +137,16 @@ def carry_out(
     A roster imports once: a second click finds it imported and is refused."""
     if roster.uploaded_by_id != actor.pk:
         raise WorkflowError(_("Only the clerk who uploaded a roster can import it."))
+    _importable(RosterImport.objects.get(pk=roster.pk))
     progress(0, 1, _("Reading the file"))
-    table = _table(roster)
+    try:
+        table = _table(roster)
+    except RosterError as error:
+        raise WorkflowError(str(error)) from error
     progress(0, 1, _("Checking and writing"))
     with transaction.atomic():
         locked = RosterImport.objects.select_for_update().get(pk=roster.pk)
-        if locked.status != RosterStatus.CHECKED:
-            raise WorkflowError(
-                _("This roster cannot be imported now (it is %(status)s).")
-                % {"status": locked.get_status_display()}
-            )
+        _importable(locked)
         campaign = Campaign.objects.select_for_update().get(pk=roster.campaign_id)
         if campaign.status != CampaignStatus.OPEN:
             raise WorkflowError(
@@ -197,6 +199,14 @@ def carry_out(
         )
     roster.refresh_from_db()
     return result
+
+
+def _importable(roster: RosterImport) -> None:
+    if roster.status != RosterStatus.CHECKED:
+        raise WorkflowError(
+            _("This roster cannot be imported now (it is %(status)s).")
+            % {"status": roster.get_status_display()}
+        )
 
 
 def save_mapping(actor: User, roster: RosterImport) -> ColumnMapping:

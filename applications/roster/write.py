@@ -7,6 +7,7 @@ that same transaction, so what is written is what was just checked.
 
 from __future__ import annotations
 
+import datetime
 from collections import defaultdict
 from typing import Any
 
@@ -14,15 +15,15 @@ from django.contrib.contenttypes.models import ContentType
 from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from simple_history.utils import bulk_create_with_history, bulk_update_with_history
+from simple_history.utils import bulk_update_with_history
 
-from applications.assess import apply
+from applications.assess import assessed
 from applications.choices import State
 from applications.models import Application
 from applications.roster.check import Kind, Line, Plan
 from recipients.choices import Relation
 from recipients.models import Household, Person
-from relief import idnumber
+from relief import bulk, idnumber
 from relief.models import Area, AuditEvent, User
 
 BATCH = 1000
@@ -44,38 +45,63 @@ def write(actor: User, plan: Plan, *, reason: str, roster_id: int) -> dict[str, 
         .values_list("village", "last")
     )
     next_number = {v: int(last[v].rsplit("-", 1)[1]) if last.get(v) else 0 for v in villages}
+    now = timezone.now()
 
-    households = []
+    households: list[dict[str, Any]] = []
     for line in new:
         village = line.village
         next_number[village.pk] += 1
-        household = Household(
-            village=village,
-            number=f"{village.code}-{next_number[village.pk]:05d}",
-            address=line.values.get("address") or village.name,
+        line.household_number = f"{village.code}-{next_number[village.pk]:05d}"
+        households.append(
+            {
+                "number": line.household_number,
+                "village_id": village.pk,
+                "address": line.values.get("address") or village.name,
+                "notes": "",
+                "created_at": now,
+            }
         )
-        households.append(household)
-    households = bulk_create_with_history(
-        households, Household, batch_size=BATCH, default_user=actor, default_change_reason=reason
-    )
-    people = []
+    floor = Household.objects.aggregate(top=Max("pk"))["top"] or 0
+    bulk.insert(Household, households)
+    made = {n: None for n in (h["number"] for h in households)}
+    for number, pk in Household.objects.filter(pk__gt=floor, village__in=villages).values_list(
+        "number", "pk"
+    ):
+        if number in made:
+            made[number] = pk
     for line, household in zip(new, households, strict=True):
-        line.household_id, line.household_number = household.pk, household.number
-        number = line.values["id_number"]
-        people.append(
-            Person(
-                household_id=household.pk,
-                name=line.values["name"],
-                id_number=number,
-                sex=idnumber.sex(number),
-                birth_date=idnumber.birth_date(number),
-                relation=Relation.HEAD,
-                phone=line.values.get("phone", ""),
-            )
+        household["id"] = line.household_id = made[household["number"]]
+    bulk.history(Household, households, user_id=actor.pk, reason=reason)
+
+    people = [
+        {
+            "household_id": line.household_id,
+            "name": line.values["name"],
+            "id_number": line.values["id_number"],
+            "sex": idnumber.sex(line.values["id_number"]),
+            "birth_date": idnumber.birth_date(line.values["id_number"]),
+            "relation": Relation.HEAD,
+            "phone": line.values.get("phone", ""),
+            "disability_grade": "",
+            "locally_registered": True,
+            "notes": "",
+        }
+        for line in new
+    ]
+    floor = Person.objects.aggregate(top=Max("pk"))["top"] or 0
+    bulk.insert(Person, people)
+    ids = (
+        dict(
+            Person.objects.filter(pk__gt=floor, household__in=[h["id"] for h in households])
+            .values_list("id_number", "pk")
+            .iterator(chunk_size=5000)
         )
-    bulk_create_with_history(
-        people, Person, batch_size=BATCH, default_user=actor, default_change_reason=reason
+        if people
+        else {}
     )
+    for person in people:
+        person["id"] = ids[person["id_number"]]
+    bulk.history(Person, people, user_id=actor.pk, reason=reason)
 
     updates = {line.person_id: line.values["phone"] for line in lines if line.kind == Kind.UPDATE}
     changed = list(Person.objects.filter(pk__in=updates)) if updates else []
@@ -92,27 +118,38 @@ def write(actor: User, plan: Plan, *, reason: str, roster_id: int) -> dict[str, 
         )
 
     sequence = Application.objects.filter(campaign=campaign).count()
-    applications = []
+    applications: list[dict[str, Any]] = []
     for line in lines:
         sequence += 1
-        app = Application(
-            number=f"{campaign.year}-{campaign.pk:03d}-{sequence:05d}",
-            campaign=campaign,
-            household_id=line.household_id,
-            village=line.village,
-            category=line.category,
-            cause=line.values["cause_code"],
-            cause_detail=line.values["cause_detail"][:200],
-            degree=line.values["degree_code"],
-            facts=line.values.get("facts", {}),
-            proposed=line.values.get("amount"),
-            amount_reason=line.values.get("amount_reason", ""),
-            created_by=actor,
+        applications.append(
+            {
+                "number": f"{campaign.year}-{campaign.pk:03d}-{sequence:05d}",
+                "campaign_id": campaign.pk,
+                "household_id": line.household_id,
+                "village_id": line.village.pk,
+                "category_id": line.category.pk,
+                "state": State.DRAFT,
+                "cause": line.values["cause_code"],
+                "cause_detail": line.values["cause_detail"][:200],
+                "degree": line.values["degree_code"],
+                "facts": line.values.get("facts", {}),
+                "proposed": line.values.get("amount"),
+                "amount_reason": line.values.get("amount_reason", ""),
+                "created_by_id": actor.pk,
+                "flags": [],
+                **assessed(line.assessment),
+            }
         )
-        apply(app, line.assessment)
-        applications.append(app)
-    applications = Application.objects.bulk_create(applications, batch_size=BATCH)
-    _audit(actor, applications, lines, roster_id)
+    bulk.insert(Application, applications)
+    numbers = {a["number"] for a in applications}
+    app_ids = {
+        number: pk
+        for number, pk in Application.objects.filter(campaign=campaign)
+        .values_list("number", "pk")
+        .iterator(chunk_size=5000)
+        if number in numbers
+    }
+    _audit(actor, applications, app_ids, lines, roster_id, now)
     counts: dict[str, int] = defaultdict(int)
     for line in lines:
         counts[line.kind] += 1
@@ -121,31 +158,39 @@ def write(actor: User, plan: Plan, *, reason: str, roster_id: int) -> dict[str, 
         "households": len(households),
         "updated": len(changed),
         "skipped": len(plan.lines) - len(lines),
-        "first": applications[0].number if applications else "",
-        "last": applications[-1].number if applications else "",
+        "first": applications[0]["number"] if applications else "",
+        "last": applications[-1]["number"] if applications else "",
         "by_kind": dict(counts),
-        "rows": {str(line.row): app.number for line, app in zip(lines, applications, strict=True)},
+        "rows": {str(line.row): a["number"] for line, a in zip(lines, applications, strict=True)},
     }
 
 
-def _audit(actor: User, applications: list[Application], lines: list[Line], roster_id: int) -> None:
-    now = timezone.now()
-    content_type = ContentType.objects.get_for_model(Application)
-    AuditEvent.objects.bulk_create(
+def _audit(
+    actor: User,
+    applications: list[dict[str, Any]],
+    ids: dict[str, int],
+    lines: list[Line],
+    roster_id: int,
+    now: datetime.datetime,
+) -> None:
+    content_type = ContentType.objects.get_for_model(Application).pk
+    reason = _("Imported from a roster")
+    bulk.insert(
+        AuditEvent,
         (
-            AuditEvent(
-                at=now,
-                actor=actor,
-                action="application.create",
-                target_type=content_type,
-                target_id=str(app.pk),
-                target_repr=app.number,
-                area_id=app.village_id,
-                to_state=State.DRAFT,
-                reason=_("Imported from a roster"),
-                data={"roster": roster_id, "row": line.row, "amount": str(app.amount)},
-            )
+            {
+                "at": now,
+                "actor_id": actor.pk,
+                "action": "application.create",
+                "target_type_id": content_type,
+                "target_id": str(ids[app["number"]]),
+                "target_repr": app["number"],
+                "area_id": app["village_id"],
+                "from_state": "",
+                "to_state": State.DRAFT,
+                "reason": reason,
+                "data": {"roster": roster_id, "row": line.row, "amount": str(app["amount"])},
+            }
             for app, line in zip(applications, lines, strict=True)
         ),
-        batch_size=BATCH,
     )
