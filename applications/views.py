@@ -45,7 +45,7 @@ from relief.areacodes import level_of
 from relief.choices import AreaLevel
 from relief.models import Area, AuditEvent, User
 from relief.pagination import paginate
-from relief.scoping import grants, role_permissions
+from relief.scoping import allows, grants, role_permissions
 from relief.text import whole_number
 
 VIEW = "applications.view_application"
@@ -121,6 +121,8 @@ def queue(request: HttpRequest, pk: int) -> HttpResponse:
             "stages": State.forward()[:-1],
             "filters": filters.urlencode(),
             "can_enter": request.user.has_perm(workflow.ADD),
+            # Ledger and statistics cover the whole campaign (documents.views).
+            "can_export": allows(request.user, VIEW, campaign.area),
             "can_appraise": request.user.has_perm(workflow.APPRAISE),
             "can_publish": request.user.has_perm(workflow.PUBLISH),
         },
@@ -129,20 +131,26 @@ def queue(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _counts(applications: QuerySet[Application]) -> dict[str, Any]:
     """Applications per state per village, with totals: one grouped query."""
-    rows = applications.values("village__name", "village__code", "state").annotate(
+    rows = applications.values("village_id", "village__name", "village__code", "state").annotate(
         n=Count("pk"), total=Sum("amount")
     )
     villages: dict[str, dict[str, Any]] = {}
     totals: dict[str, int] = defaultdict(int)
     for row in rows:
         village = villages.setdefault(
-            row["village__code"], {"name": row["village__name"], "states": defaultdict(int)}
+            row["village__code"],
+            {"pk": row["village_id"], "name": row["village__name"], "states": defaultdict(int)},
         )
         village["states"][row["state"]] += row["n"]
         totals[row["state"]] += row["n"]
     states = [s for s in State.values if totals.get(s)]
     table = [
-        {"name": v["name"], "cells": [v["states"].get(s, 0) for s in states]}
+        {
+            "pk": v["pk"],
+            "name": v["name"],
+            "cells": [v["states"].get(s, 0) for s in states],
+            "approved": v["states"].get(State.APPROVED, 0),
+        }
         for _code, v in sorted(villages.items())
     ]
     return {
@@ -583,6 +591,10 @@ def notice_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "total": applications.aggregate(total=Sum("amount"))["total"],
             "running": notice.running(today),
             "ended": today > notice.ends_on,
+            # A township's notice is also printed village by village.
+            "villages": Area.objects.filter(pk__in=applications.values("village")).order_by("code")
+            if notice.area.level == AreaLevel.TOWNSHIP
+            else [],
         },
     )
 

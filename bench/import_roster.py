@@ -175,19 +175,21 @@ def undo(made, roster_pks: list[int]) -> None:
         h, p = Household._meta.db_table, Person._meta.db_table
         hh, hp = Household.history.model._meta.db_table, Person.history.model._meta.db_table
         cursor.execute(
-            f"DELETE FROM {AuditEvent._meta.db_table} WHERE action LIKE 'application.%%' AND target_id IN (SELECT CAST(id AS varchar(64)) FROM {a} WHERE campaign_id = %s)",
+            f"DELETE FROM {AuditEvent._meta.db_table} WHERE action LIKE 'application.%%' "
+            f"AND target_id IN (SELECT CAST(id AS varchar(64)) FROM {a} WHERE campaign_id = %s)",
             [made.pk],
-        )  # noqa: E501
+        )
         cursor.execute(f"DELETE FROM {a} WHERE campaign_id = %s", [made.pk])
         cursor.execute(f"DELETE FROM {hp} WHERE id_number LIKE %s", [numbers])
         cursor.execute(
             f"DELETE FROM {hh} WHERE id IN (SELECT household_id FROM {p} WHERE id_number LIKE %s)",
             [numbers],
-        )  # noqa: E501
+        )
         cursor.execute(
-            f"CREATE TEMPORARY TABLE bench_gone AS SELECT household_id AS id FROM {p} WHERE id_number LIKE %s",
+            "CREATE TEMPORARY TABLE bench_gone AS "
+            f"SELECT household_id AS id FROM {p} WHERE id_number LIKE %s",
             [numbers],
-        )  # noqa: E501
+        )
         cursor.execute(f"DELETE FROM {p} WHERE id_number LIKE %s", [numbers])
         cursor.execute(f"DELETE FROM {h} WHERE id IN (SELECT id FROM bench_gone)")
         cursor.execute("DROP TABLE bench_gone")
@@ -226,7 +228,8 @@ def main() -> None:
     content = roster(args.rows)
     undo(made, [])
     print(
-        f"\n{connection.vendor}, a roster of {args.rows:,} rows ({len(content) / 2**20:.1f} MB), {args.repeats} runs\n"
+        f"\n{connection.vendor}, a roster of {args.rows:,} rows "
+        f"({len(content) / 2**20:.1f} MB), {args.repeats} runs\n"
     )
 
     reads, previews, imports, pks = [], [], [], []

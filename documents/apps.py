@@ -9,3 +9,7 @@ class DocumentsConfig(AppConfig):
 
     name = "documents"
     verbose_name = _("Documents")
+
+    def ready(self) -> None:
+        # Registers the big documents' background job handlers.
+        from documents import jobs  # noqa: F401

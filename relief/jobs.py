@@ -17,11 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django_tasks import task
 
@@ -86,6 +87,8 @@ def start(actor: User, kind: str, title: str, params: dict[str, Any], *, backgro
     surrounding transaction commits (so the worker never misses the row)."""
     if kind not in _HANDLERS:
         raise LookupError(f"no handler for jobs of kind {kind!r}")
+    # The work speaks the language of the page that asked for it.
+    params = {**params, "language": translation.get_language()}
     job = Job.objects.create(kind=kind, title=title[:200], owner=actor, params=params)
     if background:
         transaction.on_commit(lambda: run_job.enqueue(job.pk))
@@ -118,7 +121,8 @@ def execute(job_id: int) -> None:
     if job is None:
         return
     try:
-        output = _HANDLERS[job.kind](job, Progress(job))
+        with translation.override(job.params.get("language") or settings.LANGUAGE_CODE):
+            output = _HANDLERS[job.kind](job, Progress(job))
     except (JobError, ValidationError) as error:
         message = "; ".join(error.messages) if isinstance(error, ValidationError) else str(error)
         _finish(job, JobStatus.FAILED, error=message)

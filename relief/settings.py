@@ -146,6 +146,8 @@ TASKS = {
 # Rosters, pages of names and ledgers above this many rows are done in the
 # background with a progress bar; smaller ones while the user waits.
 BACKGROUND_ROWS = env_int("BACKGROUND_ROWS", 2000, minimum=1)
+# PDF layout costs ~8 ms a row: lists longer than this are laid out in the background.
+BACKGROUND_PDF_ROWS = env_int("BACKGROUND_PDF_ROWS", 300, minimum=1)
 # The largest roster one upload may hold (rows of the sheet, header included).
 ROSTER_MAX_ROWS = env_int("ROSTER_MAX_ROWS", 100000, minimum=10)
 

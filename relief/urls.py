@@ -47,5 +47,6 @@ urlpatterns = [
     path("", include("recipients.urls")),
     path("", include("campaigns.urls")),
     path("", include("applications.urls")),
+    path("", include("documents.urls")),
     path("admin/", admin.site.urls),
 ]

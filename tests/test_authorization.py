@@ -58,6 +58,7 @@ APPRAISERS = REGISTRY_WRITERS
 OBJECTION_RECORDERS = {"township_clerk", "township_clerk_t2", "supervisor", "superuser"}
 SUPERVISORS = {"supervisor", "superuser"}
 ATTACHERS = REGISTRY_WRITERS | {"supervisor", "approver"}
+CAMPAIGN_WIDE = {"township_clerk", "supervisor", "finance", "approver", "auditor", "superuser"}
 
 
 def rule(
@@ -209,6 +210,25 @@ EXPECTED: dict[str, tuple[Callable[[SimpleNamespace], list], dict[str, int]]] = 
     ),
     "applications:roster_remap": (lambda o: [o.roster.pk], rule(ENTERERS, ok=405)),  # POST only
     "applications:roster_import": (lambda o: [o.roster.pk], rule(ENTERERS, ok=405)),  # POST only
+    "documents:notice_pdf": (
+        lambda o: [o.notice.pk],
+        rule(APPLICATION_READERS, outside={"township_clerk_t2"}),
+    ),
+    # Village A has nothing approved yet: those who may print its sheet are
+    # sent back to the queue with a message.
+    "documents:payment_sheet_pdf": (
+        lambda o: [o.open_campaign.pk, o.area.pk],
+        rule(APPLICATION_READERS, ok=302, outside=OUTSIDE_A),
+    ),
+    # Ledger and statistics cover the whole campaign: for township T1 and above.
+    "documents:ledger_xlsx": (
+        lambda o: [o.open_campaign.pk],
+        rule(CAMPAIGN_WIDE, outside={"township_clerk_t2"}),
+    ),
+    "documents:statistics_xlsx": (
+        lambda o: [o.open_campaign.pk],
+        rule(CAMPAIGN_WIDE, outside={"township_clerk_t2"}),
+    ),
     # A background job is its owner's (clerk_a's) alone.
     "job_detail": (lambda o: [o.job.pk], rule({"clerk_a"}, outside=set(SIGNED_IN) - {"clerk_a"})),
     "job_progress": (

@@ -401,8 +401,8 @@ def test_it_counts_applications_per_village_and_state(
         State.APPRAISED,
     ]
     assert counts["rows"] == [
-        {"name": "东关村", "cells": [1, 2, 0]},
-        {"name": "西关村", "cells": [0, 1, 1]},
+        {"pk": areas.a.pk, "name": "东关村", "cells": [1, 2, 0], "approved": 0},
+        {"pk": areas.b.pk, "name": "西关村", "cells": [0, 1, 1], "approved": 0},
     ]
     assert counts["totals"] == [1, 3, 1]
     # The same figures on the page.
@@ -411,8 +411,9 @@ def test_it_counts_applications_per_village_and_state(
     cells = [
         re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[dh][^>]*>.*?</t[dh]>", body)
     ]
-    assert cells[:8] == ["东关村", "1", "2", "", "西关村", "", "1", "1"]
-    assert cells[9:] == ["1", "3", "1"]  # the totals, after their label
+    # Each village row ends with its payment sheet's link (none: nothing approved).
+    assert cells[:10] == ["东关村", "1", "2", "", "", "西关村", "", "1", "1", ""]
+    assert cells[11:] == ["1", "3", "1", ""]  # the totals, after their label
 
 
 # -- query counts -------------------------------------------------------------------------
