@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django_filters",
     "simple_history",
     "axes",
+    "import_export",
     "django_tasks",
     "django_tasks_db",
     "relief",
