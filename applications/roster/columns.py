@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from applications.roster import cells
 from campaigns.evidence import DERIVED
@@ -32,7 +33,7 @@ COLUMNS = (
     Column("seq", _("No."), ("序号", "编号", "顺序号"), _plain),
     Column(
         "name",
-        _("Name"),
+        pgettext_lazy("person", "Name"),
         ("姓名", "户主姓名", "户主", "申请人", "申请人姓名", "慰问对象", "对象姓名", "名字"),
         _plain,
         required=True,

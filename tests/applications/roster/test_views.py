@@ -99,8 +99,8 @@ def test_it_checks_an_upload_and_shows_the_preview(clerk, campaign, on_file):
         (6, Kind.NEW),
     ]
     html = page.content.decode()
-    assert 'class="refused"><td class="num">2</td><td>金一</td>' in html
-    assert 'class="refused"><td class="num">3</td><td>魏二</td>' in html
+    assert 'class="refused"><td class="num">2</td><td class="nowrap">金一</td>' in html
+    assert 'class="refused"><td class="num">3</td><td class="nowrap">魏二</td>' in html
     assert on_file.applied.number in html
     assert ID["qi_new"] not in html  # ID numbers are shown masked
     assert 'name="valid_only"' in html
