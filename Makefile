@@ -43,6 +43,8 @@ bench: setup
 	$(PY) bench/household_list.py
 	$(PY) bench/bulk_approve.py
 	$(PY) bench/import_roster.py
+	$(PY) bench/ledger_export.py
+	$(PY) bench/notice_pdf.py
 
 # Refresh the translation catalogue after changing user-facing strings.
 messages: $(VENV)/.installed
