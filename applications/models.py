@@ -29,6 +29,19 @@ class ApplicationQuerySet(ScopedQuerySet):
             models.Q(state__in=stages) | models.Q(state=State.RETURNED, returned_to__in=stages)
         )
 
+    def with_head(self) -> ApplicationQuerySet:
+        """`head` joins the head of household (one per household, a
+        constraint), so lists and documents read the name and ID number in the
+        same query: values_list("head__name", "head__id_number")."""
+        from recipients.choices import Relation
+
+        return self.annotate(
+            head=models.FilteredRelation(
+                "household__members",
+                condition=models.Q(household__members__relation=Relation.HEAD),
+            )
+        )
+
 
 class Application(models.Model):
     """One household's application in one campaign (one per campaign while it

@@ -27,7 +27,7 @@ from decimal import Decimal
 from os import PathLike
 from typing import IO, Any, NamedTuple
 
-from django.db.models import FilteredRelation, Q, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -45,7 +45,6 @@ from applications.models import Application
 from campaigns.budget import BudgetTable, SourceLine, budget_table
 from campaigns.calculation import money
 from campaigns.models import Campaign, Category, FundSource
-from recipients.choices import Relation
 from relief.areacodes import prefix_of
 from relief.choices import AreaLevel
 from relief.models import Area
@@ -185,11 +184,7 @@ def ledger_rows(campaign: Campaign, labels: Labels) -> Iterator[LedgerRow]:
     those four fields; the writer and the totals read nothing but these rows."""
     rows = (
         ledger_items(campaign)
-        .annotate(
-            head=FilteredRelation(
-                "household__members", condition=Q(household__members__relation=Relation.HEAD)
-            )
-        )
+        .with_head()
         .order_by("village__code", "number")
         .values_list(
             "number",

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import F, FilteredRelation, Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -21,7 +21,6 @@ from applications.choices import State
 from applications.models import Application, Notice
 from campaigns.models import Campaign
 from documents.pdf import DocumentError, render_pdf
-from recipients.choices import Relation
 from relief import idnumber
 from relief.areacodes import prefix_of
 from relief.choices import AreaLevel
@@ -71,13 +70,7 @@ def notice_rows(notice: Notice, village: Area | None = None) -> NoticeRows:
     with the number of households and the total; one query."""
     found = (
         listed(notice, village)
-        # The head is one row of the household's members (one per household,
-        # a constraint): a filtered join reads it in the same query.
-        .annotate(
-            head=FilteredRelation(
-                "household__members", condition=Q(household__members__relation=Relation.HEAD)
-            )
-        )
+        .with_head()
         .order_by("village__code", "number")
         .values_list(
             "number",

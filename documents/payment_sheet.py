@@ -18,14 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import F, FilteredRelation, Q
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from applications.choices import State
 from applications.models import Application
 from campaigns.models import Campaign
 from documents.pdf import DocumentError, render_pdf
-from recipients.choices import Relation
 from relief.models import Area
 from relief.money import in_capitals, yuan
 
@@ -78,12 +77,7 @@ def payment_rows(campaign: Campaign, village: Area) -> list[PaymentRow]:
     number; one query."""
     found = (
         Application.objects.filter(campaign=campaign, village=village, state=State.APPROVED)
-        # The head of household (one per household, a constraint) in the same query.
-        .annotate(
-            head=FilteredRelation(
-                "household__members", condition=Q(household__members__relation=Relation.HEAD)
-            )
-        )
+        .with_head()
         .order_by("number")
         .values_list(
             "number",

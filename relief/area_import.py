@@ -32,6 +32,7 @@ from relief.areacodes import (
 from relief.audit import record
 from relief.models import Area, User
 from relief.services import attach_orphans
+from relief.text import decode
 
 CODE_HEADERS = {"统计用区划代码", "区划代码", "行政区划代码", "代码", "code", "area code"}
 NAME_HEADERS = {"名称", "区划名称", "name"}
@@ -73,14 +74,8 @@ def read_rows(stream: IO[bytes], filename: str) -> list[AreaRow]:
 
 
 def _read_csv(data: bytes) -> list[list[Any]]:
-    # Excel in a Chinese locale saves CSV as GB18030 (GBK); others save UTF-8.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    text = decode(data)
+    if text is None:
         raise AreaFileError(_("The CSV file is neither UTF-8 nor GBK text."))
     return list(csv.reader(io.StringIO(text)))
 

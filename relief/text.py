@@ -24,6 +24,17 @@ def table(rows: list[list[str]], right: set[int] = frozenset()) -> list[str]:  #
     ]
 
 
+def decode(data: bytes) -> str | None:
+    """Text of an uploaded .csv: Excel on a Chinese Windows saves GB18030
+    (GBK), elsewhere UTF-8, sometimes with a byte-order mark. None: neither."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
 def whole_number(text: str | None, *, limit: int = 2**31 - 1) -> int | None:
     """A non-negative whole number typed or put in a URL, or None for anything
     else: "²" and "１２" pass str.isdigit() but only the second is a number

@@ -29,6 +29,7 @@ from applications.roster.columns import find as find_columns
 from applications.roster.columns import header_row as find_header_row
 from applications.roster.read import RosterError, Table, fill_merged
 from campaigns.calculation import fields_used
+from campaigns.evidence import members_facts
 from campaigns.models import Campaign, Category, EvidenceField
 from recipients.models import Person, phone_validator
 from relief import idnumber
@@ -623,13 +624,7 @@ def _registered(
     """The household facts the register would give (campaigns.evidence), for a
     household on file from its members, for a new one from the row's person."""
     if members:
-        ages = [m.age(on) for m in members]
-        return {
-            "household_size": len(members),
-            "oldest_age": max(ages, default=None),
-            "disabled_members": sum(1 for m in members if m.disability_grade),
-            "local_hukou": next((m.locally_registered for m in members if m.is_head), None),
-        }
+        return members_facts(members, on)
     born = idnumber.birth_date(values["id_number"])
     age = on.year - born.year - ((on.month, on.day) < (born.month, born.day))
     return {"household_size": 1, "oldest_age": age, "disabled_members": 0, "local_hukou": True}

@@ -13,6 +13,8 @@ import python_calamine
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from relief.text import decode
+
 SPREADSHEETS = {".xlsx", ".xlsm", ".xls", ".ods"}
 EXTENSIONS = SPREADSHEETS | {".csv"}
 
@@ -77,15 +79,8 @@ def _read_spreadsheet(data: bytes) -> Table:
 
 
 def _read_csv(data: bytes) -> Table:
-    # Excel on a Chinese Windows saves CSV in GBK; elsewhere it is UTF-8,
-    # sometimes with a byte-order mark.
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    text = decode(data)
+    if text is None:
         raise RosterError(_("The .csv file is neither UTF-8 nor GBK text."))
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",\t;，")
