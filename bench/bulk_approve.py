@@ -40,12 +40,11 @@ import io
 import json
 import pstats
 import re
-import statistics
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from decimal import Decimal
 
-from harness import ROOT, configure
+from harness import ROOT, Clock, Timing, configure, last_sequence, median
 
 AMOUNT = Decimal(500)
 TOWNSHIP = "130123100000"  # 城关镇 of the demo county, with three villages
@@ -140,7 +139,7 @@ def build(count: int):
             place="便民服务大厅",
             published_by=actor,
         )
-        sequence = {v.pk: _last_sequence(v) for v in villages}
+        sequence = {v.pk: last_sequence(v) for v in villages}
         households = []
         for i in range(count):
             village = villages[i % len(villages)]
@@ -202,18 +201,6 @@ def build(count: int):
     return campaign
 
 
-def _last_sequence(village) -> int:
-    from recipients.models import Household
-
-    last = (
-        Household.objects.filter(number__startswith=f"{village.code}-")
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
-    return int(last.rsplit("-", 1)[1]) if last else 0
-
-
 def reset(campaign, budget: Decimal) -> None:
     """Back to the starting point: every application in notice, no decision events."""
     from django.contrib.contenttypes.models import ContentType
@@ -240,26 +227,6 @@ def reset(campaign, budget: Decimal) -> None:
 
 
 # -- the measurements -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Timing:
-    seconds: float  # wall clock
-    cpu: float  # this process's CPU time: Python's share, whatever else runs on the machine
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.wall, self.cpu = time.perf_counter(), time.process_time()
-
-    def stop(self) -> Timing:
-        return Timing(time.perf_counter() - self.wall, time.process_time() - self.cpu)
-
-
-def median(timings: list[Timing]) -> Timing:
-    return Timing(
-        statistics.median(t.seconds for t in timings), statistics.median(t.cpu for t in timings)
-    )
 
 
 def baseline(campaign, actor) -> Timing:

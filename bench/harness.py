@@ -5,7 +5,10 @@ a URL, created first when it is a PostgreSQL one."""
 from __future__ import annotations
 
 import os
+import statistics
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -39,3 +42,36 @@ def _create_pg_database(url: str) -> None:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{name}"')
+
+
+@dataclass(frozen=True)
+class Timing:
+    seconds: float  # wall clock
+    cpu: float  # this process's CPU time: Python's share, whatever else runs on the machine
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def stop(self) -> Timing:
+        return Timing(time.perf_counter() - self.wall, time.process_time() - self.cpu)
+
+
+def median(timings: list[Timing]) -> Timing:
+    return Timing(
+        statistics.median(t.seconds for t in timings), statistics.median(t.cpu for t in timings)
+    )
+
+
+def last_sequence(village) -> int:
+    """The village's last household number on file (the bench data continues it)."""
+    from recipients.models import Household
+
+    last = (
+        Household.objects.filter(number__startswith=f"{village.code}-")
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    return int(last.rsplit("-", 1)[1]) if last else 0

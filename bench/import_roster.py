@@ -34,34 +34,11 @@ import datetime
 import io
 import json
 import pstats
-import statistics
-import time
-from dataclasses import dataclass
 
-from harness import ROOT, configure
+from harness import ROOT, Clock, configure, median
 
 TOWNSHIP = "130123100000"  # 城关镇 of the demo county, with three villages
 NAME = "基准：名册导入"
-
-
-@dataclass(frozen=True)
-class Timing:
-    seconds: float
-    cpu: float
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.wall, self.cpu = time.perf_counter(), time.process_time()
-
-    def stop(self) -> Timing:
-        return Timing(time.perf_counter() - self.wall, time.process_time() - self.cpu)
-
-
-def median(timings: list[Timing]) -> Timing:
-    return Timing(
-        statistics.median(t.seconds for t in timings), statistics.median(t.cpu for t in timings)
-    )
 
 
 def clerk():

@@ -43,8 +43,7 @@ import tracemalloc
 from dataclasses import asdict
 from decimal import Decimal
 
-from bulk_approve import Clock, Timing, median
-from harness import ROOT, configure
+from harness import ROOT, Clock, Timing, configure, last_sequence, median
 
 TOWNSHIP = "130123100000"  # 城关镇 of the demo county, with three villages
 PLAIN, KEY, GOODS = Decimal(500), Decimal(800), Decimal(200)
@@ -110,7 +109,7 @@ def build(count: int):
         key = Category.objects.create(
             campaign=campaign, name="重点困难户", cash=KEY, goods=GOODS, fund_source=district
         )
-        sequence = {v.pk: _last_sequence(v) for v in villages}
+        sequence = {v.pk: last_sequence(v) for v in villages}
         households = []
         for i in range(count):
             village = villages[i % len(villages)]
@@ -170,18 +169,6 @@ def build(count: int):
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     print(f"  done in {time.perf_counter() - started:.0f} s")
     return campaign
-
-
-def _last_sequence(village) -> int:
-    from recipients.models import Household
-
-    last = (
-        Household.objects.filter(number__startswith=f"{village.code}-")
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
-    return int(last.rsplit("-", 1)[1]) if last else 0
 
 
 # -- the measurements -----------------------------------------------------------------

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
-from harness import ROOT, configure
+from harness import ROOT, configure, last_sequence
 
 TOWNSHIP = "130123100000"  # 城关镇 of the demo county, with three villages
 VILLAGE = "130123100201"  # 东关村: the village of 300
@@ -118,7 +118,7 @@ def build(count: int):
             place="镇便民服务大厅、镇政府网站",
             published_by=actor,
         )
-        sequence = {v.pk: _last_sequence(v) for v in villages}
+        sequence = {v.pk: last_sequence(v) for v in villages}
         households = []
         for i in range(count):
             home = village if i < VILLAGE_COUNT else others[i % len(others)]
@@ -177,18 +177,6 @@ def build(count: int):
         cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
     print(f"  done in {time.perf_counter() - started:.0f} s")
     return campaign
-
-
-def _last_sequence(village) -> int:
-    from recipients.models import Household
-
-    last = (
-        Household.objects.filter(number__startswith=f"{village.code}-")
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
-    return int(last.rsplit("-", 1)[1]) if last else 0
 
 
 # -- the measurements -----------------------------------------------------------------

@@ -4,9 +4,9 @@
 `get_db_prep_save` and builds one SQL text per batch: for a 20,000-row roster
 that was most of the import's time. Here each column's conversion is chosen
 once, the statement is written once, and the driver's `executemany` sends the
-rows. The caller reads back the ids it needs by a key it wrote (a number), and
-writes the history and audit rows itself: no signals are sent and `save()` is
-not called, exactly as with bulk_create.
+rows (PostgreSQL: one COPY). The caller reads back the ids it needs by a key
+it wrote (a number), and writes the history and audit rows itself: no signals
+are sent and `save()` is not called, exactly as with bulk_create.
 """
 
 from __future__ import annotations
@@ -83,13 +83,28 @@ def insert(
         ", ".join(["%s"] * len(fields)),
     )
     count = 0
-    batch: list[tuple[Any, ...]] = []
+
+    def values(row: dict[str, Any]) -> tuple[Any, ...]:
+        found = list(pick({**base, **row}))
+        for i, c in convert:
+            found[i] = c(found[i])
+        return tuple(found)
+
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # COPY streams the rows in one command: several times faster than
+            # executemany's statement per row, even pipelined.
+            copy_sql = "COPY {} ({}) FROM STDIN".format(
+                quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
+            )
+            with cursor.cursor.copy(copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(values(row))
+                    count += 1
+            return count
+        batch: list[tuple[Any, ...]] = []
         for row in rows:
-            values = list(pick({**base, **row}))
-            for i, c in convert:
-                values[i] = c(values[i])
-            batch.append(tuple(values))
+            batch.append(values(row))
             if len(batch) == BATCH:
                 cursor.executemany(sql, batch)
                 count += len(batch)
