@@ -11,7 +11,11 @@ from relief.models import Job
 
 
 def _roster(job: Job) -> RosterImport:
-    return RosterImport.objects.select_related("campaign__area").get(pk=job.params["roster"])
+    return (
+        RosterImport.objects.select_related("campaign__area")
+        .defer(*services.BIG)
+        .get(pk=job.params["roster"])
+    )
 
 
 @jobs.handler("roster.check")

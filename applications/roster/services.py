@@ -24,6 +24,9 @@ from relief import audit
 from relief.models import User
 
 RosterError = read.RosterError
+# A big roster's preview and result are megabytes of JSON: not read where
+# only the state and the mapping are needed.
+BIG = ("preview", "result")
 
 
 def _no_progress(done: int, total: int, stage: str) -> None:
@@ -107,7 +110,11 @@ def preview(
 
 def _mark(actor: User, roster: RosterImport, status: str, *, error: str = "") -> None:
     with transaction.atomic():
-        before = RosterImport.objects.select_for_update().get(pk=roster.pk).status
+        before = (
+            RosterImport.objects.select_for_update()
+            .values_list("status", flat=True)
+            .get(pk=roster.pk)
+        )
         if before == RosterStatus.IMPORTED:
             raise WorkflowError(_("This roster has been imported already."))
         roster.status, roster.error = status, error
@@ -137,7 +144,7 @@ def carry_out(
     A roster imports once: a second click finds it imported and is refused."""
     if roster.uploaded_by_id != actor.pk:
         raise WorkflowError(_("Only the clerk who uploaded a roster can import it."))
-    _importable(RosterImport.objects.get(pk=roster.pk))
+    _importable(RosterImport.objects.defer(*BIG).get(pk=roster.pk))
     progress(0, 1, _("Reading the file"))
     try:
         table = _table(roster)
@@ -145,7 +152,7 @@ def carry_out(
         raise WorkflowError(str(error)) from error
     progress(0, 1, _("Checking and writing"))
     with transaction.atomic():
-        locked = RosterImport.objects.select_for_update().get(pk=roster.pk)
+        locked = RosterImport.objects.select_for_update().defer(*BIG).get(pk=roster.pk)
         _importable(locked)
         campaign = Campaign.objects.select_for_update().get(pk=roster.campaign_id)
         if campaign.status != CampaignStatus.OPEN:
@@ -197,7 +204,7 @@ def carry_out(
             households=result["households"],
             skipped=result["skipped"],
         )
-    roster.refresh_from_db()
+    roster.refresh_from_db(fields=["status", "valid_only", "imported_at"])
     return result
 
 
