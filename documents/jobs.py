@@ -5,6 +5,7 @@ longer; the worker makes them and the user downloads the file from the job."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from django.utils.translation import gettext as _
@@ -25,11 +26,11 @@ def _village(job: Job) -> Area | None:
     return Area.objects.get(pk=pk) if pk else None
 
 
-def _pdf(job: Job, progress: jobs.Progress, make: object) -> bytes:
+def _pdf(job: Job, progress: jobs.Progress, make: Callable[[], bytes]) -> bytes:
     rows = job.params.get("rows", 0)
     progress(0, rows, _("Laying out the pages"))
     try:
-        content = make()  # type: ignore[operator]
+        content = make()
     except DocumentError as error:
         raise jobs.JobError(error.message) from error
     progress(rows, rows, _("Done"))
@@ -52,10 +53,10 @@ def payment_sheet_pdf(job: Job, progress: jobs.Progress) -> jobs.Output:
     return jobs.Output(name=job.params["file"], content=content)
 
 
-def _workbook(job: Job, write: object) -> jobs.Output:
+def _workbook(job: Job, write: Callable[[Path], object]) -> jobs.Output:
     with tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False) as handle:
         path = Path(handle.name)
-    write(path)  # type: ignore[operator]
+    write(path)
     return jobs.Output(name=job.params["file"], path=path)
 
 
