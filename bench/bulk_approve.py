@@ -44,7 +44,7 @@ import time
 from dataclasses import asdict
 from decimal import Decimal
 
-from harness import ROOT, Clock, Timing, configure, last_sequence, median
+from harness import ROOT, Clock, Timing, configure, households_with_heads, median
 
 AMOUNT = Decimal(500)
 TOWNSHIP = "130123100000"  # 城关镇 of the demo county, with three villages
@@ -91,9 +91,7 @@ def build(count: int):
     from applications.models import Application, Notice
     from campaigns.choices import CampaignStatus
     from campaigns.models import Campaign, CampaignKind, Category, FundSource
-    from recipients.choices import Relation
-    from recipients.models import Household, Person
-    from relief import demo, idnumber
+    from relief import demo
     from relief.models import Area
 
     existing = Campaign.objects.filter(name=campaign_name(count)).first()
@@ -107,7 +105,6 @@ def build(count: int):
     actor = supervisor()
     today = timezone.localdate()
     kind, _created = CampaignKind.objects.get_or_create(name="春节慰问")
-    used_ids = set(Person.objects.values_list("id_number", flat=True))
     with transaction.atomic():
         campaign = Campaign.objects.create(
             name=campaign_name(count),
@@ -139,39 +136,11 @@ def build(count: int):
             place="便民服务大厅",
             published_by=actor,
         )
-        sequence = {v.pk: last_sequence(v) for v in villages}
-        households = []
-        for i in range(count):
-            village = villages[i % len(villages)]
-            sequence[village.pk] += 1
-            households.append(
-                Household(
-                    village=village,
-                    number=f"{village.code}-{sequence[village.pk]:05d}",
-                    address=f"{village.name}东大街{i % 199 + 1}号",
-                )
-            )
-        households = Household.objects.bulk_create(households, batch_size=1000)
-        persons, serial = [], 0
-        for household in households:
-            while True:  # a valid ID number no one on file has
-                born = datetime.date(1950, 1, 1) + datetime.timedelta(days=serial // 500)
-                number = idnumber.make("130123", born, (serial % 500) * 2 + 1)
-                serial += 1
-                if number not in used_ids:
-                    used_ids.add(number)
-                    break
-            persons.append(
-                Person(
-                    household=household,
-                    name=f"户主{household.pk}",
-                    id_number=number,
-                    birth_date=idnumber.birth_date(number),  # Person.save is bypassed
-                    sex=idnumber.sex(number),
-                    relation=Relation.HEAD,
-                )
-            )
-        Person.objects.bulk_create(persons, batch_size=1000)
+        households = households_with_heads(
+            [villages[i % len(villages)] for i in range(count)],
+            lambda n, household: f"户主{household.pk}",
+            born_from=datetime.date(1950, 1, 1),
+        )
         Application.objects.bulk_create(
             (
                 Application(

@@ -43,7 +43,7 @@ import tracemalloc
 from dataclasses import asdict
 from decimal import Decimal
 
-from harness import ROOT, Clock, Timing, configure, last_sequence, median
+from harness import ROOT, Clock, Timing, configure, households_with_heads, median
 
 TOWNSHIP = "130123100000"  # 城关镇 of the demo county, with three villages
 PLAIN, KEY, GOODS = Decimal(500), Decimal(800), Decimal(200)
@@ -65,9 +65,7 @@ def build(count: int):
     from applications.models import Application
     from campaigns.choices import CampaignStatus
     from campaigns.models import Campaign, CampaignKind, Category, FundShare, FundSource
-    from recipients.choices import Relation
-    from recipients.models import Household, Person
-    from relief import demo, idnumber
+    from relief import demo
     from relief.models import Area
 
     existing = Campaign.objects.filter(name=campaign_name(count)).first()
@@ -80,7 +78,6 @@ def build(count: int):
     villages = list(Area.objects.filter(parent=township).order_by("code"))
     today = timezone.localdate()
     kind, _created = CampaignKind.objects.get_or_create(name="春节慰问")
-    used_ids = set(Person.objects.values_list("id_number", flat=True))
     with transaction.atomic():
         campaign = Campaign.objects.create(
             name=campaign_name(count),
@@ -109,41 +106,14 @@ def build(count: int):
         key = Category.objects.create(
             campaign=campaign, name="重点困难户", cash=KEY, goods=GOODS, fund_source=district
         )
-        sequence = {v.pk: last_sequence(v) for v in villages}
-        households = []
-        for i in range(count):
-            village = villages[i % len(villages)]
-            sequence[village.pk] += 1
-            households.append(
-                Household(
-                    village=village,
-                    number=f"{village.code}-{sequence[village.pk]:05d}",
-                    address=f"{village.name}东大街{i % 199 + 1}号",
-                )
-            )
-        households = Household.objects.bulk_create(households, batch_size=1000)
-        persons, serial = [], 0
-        for n, household in enumerate(households):
-            while True:  # a valid ID number no one on file has
-                born = datetime.date(1940, 1, 1) + datetime.timedelta(days=serial // 500)
-                number = idnumber.make("130123", born, (serial % 500) * 2 + 1)
-                serial += 1
-                if number not in used_ids:
-                    used_ids.add(number)
-                    break
-            surname = demo.SURNAMES[n % len(demo.SURNAMES)]
-            given = demo.GIVEN[n % len(demo.GIVEN)] + demo.GIVEN[n // 7 % len(demo.GIVEN)] * (n % 2)
-            persons.append(
-                Person(
-                    household=household,
-                    name=surname + given,
-                    id_number=number,
-                    birth_date=idnumber.birth_date(number),  # Person.save is bypassed
-                    sex=idnumber.sex(number),
-                    relation=Relation.HEAD,
-                )
-            )
-        Person.objects.bulk_create(persons, batch_size=1000)
+        households = households_with_heads(
+            [villages[i % len(villages)] for i in range(count)],
+            lambda n, _household: (
+                demo.SURNAMES[n % len(demo.SURNAMES)]
+                + demo.GIVEN[n % len(demo.GIVEN)]
+                + demo.GIVEN[n // 7 % len(demo.GIVEN)] * (n % 2)
+            ),
+        )
         Application.objects.bulk_create(
             (
                 Application(

@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
-from harness import ROOT, configure, last_sequence
+from harness import ROOT, configure, households_with_heads
 
 TOWNSHIP = "130123100000"  # 城关镇 of the demo county, with three villages
 VILLAGE = "130123100201"  # 东关村: the village of 300
@@ -67,9 +67,7 @@ def build(count: int):
     from applications.models import Application, Notice
     from campaigns.choices import CampaignStatus
     from campaigns.models import Campaign, CampaignKind, Category, FundSource
-    from recipients.choices import Relation
-    from recipients.models import Household, Person
-    from relief import demo, idnumber
+    from relief import demo
     from relief.models import Area, User
 
     existing = Campaign.objects.filter(name=campaign_name(count)).first()
@@ -87,7 +85,6 @@ def build(count: int):
     )
     today = timezone.localdate()
     kind, _created = CampaignKind.objects.get_or_create(name="春节慰问")
-    used_ids = set(Person.objects.values_list("id_number", flat=True))
     rng = random.Random(2026)
     with transaction.atomic():
         campaign = Campaign.objects.create(
@@ -118,40 +115,13 @@ def build(count: int):
             place="镇便民服务大厅、镇政府网站",
             published_by=actor,
         )
-        sequence = {v.pk: last_sequence(v) for v in villages}
-        households = []
-        for i in range(count):
-            home = village if i < VILLAGE_COUNT else others[i % len(others)]
-            sequence[home.pk] += 1
-            households.append(
-                Household(
-                    village=home,
-                    number=f"{home.code}-{sequence[home.pk]:05d}",
-                    address=f"{home.name}东大街{i % 199 + 1}号",
-                )
-            )
-        households = Household.objects.bulk_create(households, batch_size=1000)
-        persons, serial = [], 0
-        for household in households:
-            while True:  # a valid ID number no one on file has
-                born = datetime.date(1940, 1, 1) + datetime.timedelta(days=serial // 500)
-                number = idnumber.make("130123", born, (serial % 500) * 2 + 1)
-                serial += 1
-                if number not in used_ids:
-                    used_ids.add(number)
-                    break
-            given = "".join(rng.choice(demo.GIVEN) for _g in range(rng.choice([1, 2, 2])))
-            persons.append(
-                Person(
-                    household=household,
-                    name=rng.choice(demo.SURNAMES) + given,
-                    id_number=number,
-                    birth_date=idnumber.birth_date(number),  # Person.save is bypassed
-                    sex=idnumber.sex(number),
-                    relation=Relation.HEAD,
-                )
-            )
-        Person.objects.bulk_create(persons, batch_size=1000)
+        households = households_with_heads(
+            [village if i < VILLAGE_COUNT else others[i % len(others)] for i in range(count)],
+            lambda _n, _household: (
+                rng.choice(demo.SURNAMES)
+                + "".join(rng.choice(demo.GIVEN) for _g in range(rng.choice([1, 2, 2])))
+            ),
+        )
         applications = []
         for n, household in enumerate(households, start=1):
             category = categories[n % len(categories)]
