@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 
 from applications.models import Application, Notice
@@ -60,7 +60,7 @@ def _deliver(
         )
         return redirect("job_detail", pk=job.pk)
     response = HttpResponse(make(), content_type=content_type)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(file)}"
+    response["Content-Disposition"] = content_disposition_header(True, file)
     return response
 
 

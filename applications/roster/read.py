@@ -38,14 +38,20 @@ class Table:
     merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
 
 
-def read(source: Path | IO[bytes], name: str) -> Table:
-    """Read the file; RosterError for anything that is not a readable roster."""
+def kind_of(name: str) -> str:
+    """The file's extension, or RosterError when it is not a roster's."""
     suffix = Path(name).suffix.lower()
     if suffix not in EXTENSIONS:
         raise RosterError(
             _("Upload an Excel file (.xlsx or .xls) or a .csv file, not “%(name)s”.")
             % {"name": name}
         )
+    return suffix
+
+
+def read(source: Path | IO[bytes], name: str) -> Table:
+    """Read the file; RosterError for anything that is not a readable roster."""
+    suffix = kind_of(name)
     data = source.read_bytes() if isinstance(source, Path) else source.read()
     if not data:
         raise RosterError(_("The file is empty."))

@@ -5,7 +5,6 @@ import_roster` all go through them."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -37,11 +36,10 @@ def upload(actor: User, campaign: Campaign, file: UploadedFile) -> RosterImport:
     """Keep the uploaded file (before reading a byte of it, so it is never lost)."""
     if not check.entry_villages(actor, campaign):
         raise WorkflowError(_("You may not enter applications in any village of this campaign."))
-    if Path(file.name or "").suffix.lower() not in read.EXTENSIONS:
-        raise WorkflowError(
-            _("Upload an Excel file (.xlsx or .xls) or a .csv file, not “%(name)s”.")
-            % {"name": file.name}
-        )
+    try:
+        read.kind_of(file.name or "")
+    except RosterError as error:
+        raise WorkflowError(str(error)) from error
     if file.size > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
         raise WorkflowError(
             _("The file is %(size).1f MB; a roster may be at most %(limit)d MB.")

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import content_disposition_header
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -195,11 +196,5 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
         content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     name = roster.file_name.rsplit(".", 1)[0] + "-" + _("result") + ".xlsx"
-    response["Content-Disposition"] = _attachment(name)
+    response["Content-Disposition"] = content_disposition_header(True, name)
     return response
-
-
-def _attachment(name: str) -> str:
-    from urllib.parse import quote
-
-    return f"attachment; filename*=UTF-8''{quote(name)}"

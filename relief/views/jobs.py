@@ -3,8 +3,6 @@ its result to download. A job is its owner's only."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
@@ -37,6 +35,4 @@ def job_download(request: HttpRequest, pk: int) -> FileResponse:
     job = _job(request, pk)
     if not job.result:
         raise Http404
-    response = FileResponse(job.result.open("rb"), as_attachment=True)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(job.result_name)}"
-    return response
+    return FileResponse(job.result.open("rb"), as_attachment=True, filename=job.result_name)

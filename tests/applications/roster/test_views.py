@@ -6,11 +6,13 @@ every persona who must be refused."""
 from __future__ import annotations
 
 import io
+from urllib.parse import quote
 
 import openpyxl
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from applications.models import Application
 from applications.roster.check import Kind
@@ -214,7 +216,8 @@ def test_it_downloads_the_result_as_xlsx(clerk, campaign, roster, on_file):
     assert response["Content-Type"] == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    assert response["Content-Disposition"].startswith("attachment; filename*=UTF-8''")
+    name = roster.file_name.rsplit(".", 1)[0] + "-" + gettext("result") + ".xlsx"
+    assert response["Content-Disposition"] == "attachment; filename*=utf-8''" + quote(name)
     sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
     rows = [list(r) for r in sheet.iter_rows(values_only=True)]
     assert rows[0][: len(HEADER)] == HEADER
