@@ -64,6 +64,16 @@ ENTER_APPLICATIONS = {
     "applications.add_attachment",
 }
 
+# Disbursement (disbursements.services): reading payments and their evidence,
+# and what each role does with them.
+VIEW_PAYMENTS = {
+    "disbursements.view_payment",
+    "disbursements.view_proxyexception",
+    "disbursements.view_sheetscan",
+    "disbursements.view_villageclosing",
+}
+HAND_OVER = {"disbursements.hand_over_payment", "disbursements.add_proxyexception"}
+
 ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     # Village clerks enter applications and record the village appraisal.
     Role.VILLAGE_CLERK: frozenset(
@@ -73,6 +83,9 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
         | VIEW_APPLICATIONS
         | ENTER_APPLICATIONS
         | {"applications.appraise_application"}
+        # The visiting team (上户干部) hands over and takes the receipts.
+        | VIEW_PAYMENTS
+        | HAND_OVER
     ),
     # The township office enters too, and takes the first review (初审).
     Role.TOWNSHIP_CLERK: frozenset(
@@ -86,6 +99,11 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "applications.review_application",
             "applications.add_objection",
         }
+        # It plans the payments, prints the sheets, goes on visits and files
+        # the scans of the signed sheets.
+        | VIEW_PAYMENTS
+        | HAND_OVER
+        | {"disbursements.add_payment", "disbursements.add_sheetscan"}
     ),
     # The leadership: second review (复审), notices, objections, approval.
     Role.TOWNSHIP_SUPERVISOR: frozenset(
@@ -101,17 +119,41 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             "applications.add_recusal",
             "applications.add_attachment",
         }
+        # Collection by a proxy (代领) needs the leadership's approval.
+        | VIEW_PAYMENTS
+        | {"disbursements.approve_proxy", "disbursements.verify_ledger"}
     ),
-    Role.FINANCE_OFFICER: frozenset(VIEW_REGISTRY | VIEW_CAMPAIGNS | VIEW_APPLICATIONS),
+    # The finance office pays (bank transfers too), books the signed sheets,
+    # closes villages and corrects signed records by reversal.
+    Role.FINANCE_OFFICER: frozenset(
+        VIEW_REGISTRY
+        | VIEW_CAMPAIGNS
+        | VIEW_APPLICATIONS
+        | VIEW_PAYMENTS
+        | {
+            "disbursements.add_payment",
+            "disbursements.hand_over_payment",
+            "disbursements.add_sheetscan",
+            "disbursements.book_payment",
+            "disbursements.correct_payment",
+            "disbursements.verify_ledger",
+        }
+    ),
     Role.COUNTY_APPROVER: frozenset(
         VIEW_REGISTRY
         | VIEW_CAMPAIGNS
         | VIEW_APPLICATIONS
+        | VIEW_PAYMENTS
         | {"applications.county_approve_application", "applications.add_attachment"}
     ),
-    # Auditors read everything in their area and change nothing.
+    # Auditors read everything in their area, verify signed ledgers, change nothing.
     Role.AUDITOR: frozenset(
-        VIEW_REGISTRY | VIEW_ADMINISTRATION | VIEW_CAMPAIGNS | VIEW_APPLICATIONS
+        VIEW_REGISTRY
+        | VIEW_ADMINISTRATION
+        | VIEW_CAMPAIGNS
+        | VIEW_APPLICATIONS
+        | VIEW_PAYMENTS
+        | {"disbursements.verify_ledger"}
     ),
     # Administrators set up areas, accounts and campaigns (domain.md §1); they
     # need no residents' data.

@@ -152,6 +152,11 @@ BACKGROUND_PDF_ROWS = env_int("BACKGROUND_PDF_ROWS", 300, minimum=1)
 # The largest roster one upload may hold (rows of the sheet, header included).
 ROSTER_MAX_ROWS = env_int("ROSTER_MAX_ROWS", 100000, minimum=10)
 
+# The office's Ed25519 keys that sign exported ledgers (`manage.py ledger_key`).
+# Private keys live here, outside the database and the media files; back this
+# directory up separately and readable by the application's account only.
+LEDGER_KEY_DIR = Path(env_str("LEDGER_KEY_DIR", str(BASE_DIR / "var" / "keys")))
+
 # One scan or photo attached to an application; larger ones are refused with a message.
 ATTACHMENT_MAX_BYTES = env_int("ATTACHMENT_MAX_MB", 10, minimum=1) * 1024 * 1024
 

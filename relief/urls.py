@@ -48,5 +48,6 @@ urlpatterns = [
     path("", include("campaigns.urls")),
     path("", include("applications.urls")),
     path("", include("documents.urls")),
+    path("", include("disbursements.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,254 @@
+"""三个一 (domain.md §4.8): per campaign and village, is every approved household
+reached (一个不漏), every yuan delivered and signed for or returned, nothing
+withheld (一分不留), and was it delivered by the deadline (第一时间)?
+
+The figures balance to the cent for every village:
+
+    approved + corrections = signed + pending + failed
+
+where pending is what is approved but not yet signed for (no payment planned
+yet, planned, or handed over without a receipt), failed is money returned to
+the fund, and corrections the net of reversals and replacements of signed
+records. A handful of grouped queries, whatever the number of villages.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce, TruncDate
+
+from applications.choices import State
+from applications.models import Application
+from campaigns.choices import Deliverable
+from campaigns.models import Campaign
+from disbursements.choices import Kind, PaymentState
+from disbursements.models import Payment, VillageClosing
+from relief.models import Area, User
+
+ZERO = Decimal("0.00")
+VIEW = "disbursements.view_payment"
+
+
+@dataclass
+class Line:
+    """One village's figures (or the total's, with village_id None)."""
+
+    village_id: int | None
+    village: str
+    approved_count: int = 0
+    approved_amount: Decimal = ZERO
+    unplanned_count: int = 0  # approved applications without payments yet
+    unplanned_amount: Decimal = ZERO
+    planned_count: int = 0
+    planned_amount: Decimal = ZERO
+    handed_over_count: int = 0  # handed over, no receipt yet
+    handed_over_amount: Decimal = ZERO
+    signed_count: int = 0
+    signed_amount: Decimal = ZERO
+    failed_count: int = 0  # returned to the fund
+    failed_amount: Decimal = ZERO
+    corrections_amount: Decimal = ZERO
+    booked_amount: Decimal = ZERO
+    reached_count: int = 0  # households handed something
+    late_count: int = 0  # handed over after the deadline
+    late_amount: Decimal = ZERO
+    overdue_count: int = 0  # still not handed over, deadline passed
+    closed: bool = False
+
+    @property
+    def pending_count(self) -> int:
+        return self.planned_count + self.handed_over_count
+
+    @property
+    def pending_amount(self) -> Decimal:
+        return self.unplanned_amount + self.planned_amount + self.handed_over_amount
+
+    @property
+    def not_reached_count(self) -> int:
+        return self.approved_count - self.reached_count
+
+    @property
+    def balanced(self) -> bool:
+        return self.approved_amount + self.corrections_amount == (
+            self.signed_amount + self.pending_amount + self.failed_amount
+        )
+
+    def add(self, other: Line) -> None:
+        for name, value in asdict(other).items():
+            numeric = isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+            if numeric and name != "village_id":
+                setattr(self, name, getattr(self, name) + value)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready figures (money as text), for the closing record and the audit log."""
+        return {
+            k: str(v) if isinstance(v, Decimal) else v
+            for k, v in asdict(self).items()
+            if k not in ("village_id", "village")
+        }
+
+
+@dataclass
+class Reconciliation:
+    campaign: Campaign
+    deadline: datetime.date | None
+    lines: list[Line] = field(default_factory=list)
+    total: Line = field(default_factory=lambda: Line(None, ""))
+
+
+def disbursement_deadline(campaign: Campaign) -> datetime.date | None:
+    """第一时间: the last day payments are due (the latest disbursement deadline)."""
+    return (
+        campaign.deadlines.filter(deliverable=Deliverable.DISBURSEMENT)
+        .order_by("-due_on")
+        .values_list("due_on", flat=True)
+        .first()
+    )
+
+
+def late_filter(deadline: datetime.date | None) -> Q:
+    """Handed over after it was due: the first instalment by the campaign's
+    deadline, later instalments by their own planned date."""
+    handed = TruncDate("handed_over_at")
+    later = Q(instalment__gt=1, handed_over_at__isnull=False, planned_on__lt=handed)
+    if deadline is None:
+        return later
+    first = Q(instalment=1, handed_over_at__isnull=False) & Q(
+        **{"handed_over_at__date__gt": deadline}
+    )
+    return first | later
+
+
+def reconcile(
+    campaign: Campaign,
+    *,
+    user: User | None = None,
+    villages: list[Area] | None = None,
+    today: datetime.date | None = None,
+) -> Reconciliation:
+    """The campaign's figures per village, limited to the user's areas (or to `villages`)."""
+    from django.utils import timezone
+
+    today = today or timezone.localdate()
+    deadline = disbursement_deadline(campaign)
+    apps: QuerySet[Application] = Application.objects.filter(
+        campaign=campaign, state=State.APPROVED
+    )
+    payments: QuerySet[Payment] = Payment.objects.filter(campaign=campaign)
+    if user is not None:
+        apps = apps.restrict(user, perm=VIEW)
+        payments = payments.restrict(user, perm=VIEW)
+    if villages is not None:
+        apps = apps.filter(village__in=villages)
+        payments = payments.filter(village__in=villages)
+    lines: dict[int, Line] = {}
+
+    def line(village_id: int) -> Line:
+        if village_id not in lines:
+            lines[village_id] = Line(village_id, "")
+        return lines[village_id]
+
+    approved_amount = Coalesce(Sum(Coalesce("amount", F("cash") + F("goods"))), ZERO)
+    has_payment = Exists(Payment.objects.filter(application=OuterRef("pk")))
+    reached = Exists(
+        Payment.objects.filter(
+            application=OuterRef("pk"),
+            kind=Kind.PAYMENT,
+            state__in=(PaymentState.HANDED_OVER, PaymentState.SIGNED),
+        )
+    )
+    for row in (
+        apps.annotate(planned=has_payment, reached=reached)
+        .values("village_id")
+        .annotate(
+            n=Count("pk"),
+            total=approved_amount,
+            unplanned_n=Count("pk", filter=Q(planned=False)),
+            unplanned=Coalesce(
+                Sum(Coalesce("amount", F("cash") + F("goods")), filter=Q(planned=False)), ZERO
+            ),
+            reached_n=Count("pk", filter=Q(reached=True)),
+        )
+        .order_by()
+    ):
+        found = line(row["village_id"])
+        found.approved_count, found.approved_amount = row["n"], row["total"]
+        found.unplanned_count, found.unplanned_amount = row["unplanned_n"], row["unplanned"]
+        found.reached_count = row["reached_n"]
+    for row in (
+        payments.values("village_id", "state", "kind")
+        .annotate(
+            n=Count("pk"),
+            total=Coalesce(Sum("amount"), ZERO),
+            booked=Coalesce(Sum("amount", filter=Q(booked_at__isnull=False)), ZERO),
+            late_n=Count("pk", filter=late_filter(deadline)),
+            late=Coalesce(Sum("amount", filter=late_filter(deadline)), ZERO),
+        )
+        .order_by()
+    ):
+        found = line(row["village_id"])
+        state, kind, n, total = row["state"], row["kind"], row["n"], row["total"]
+        if kind != Kind.PAYMENT:
+            found.corrections_amount += total
+        else:
+            found.late_count += row["late_n"]
+            found.late_amount += row["late"]
+        found.booked_amount += row["booked"]
+        if state == PaymentState.PLANNED:
+            found.planned_count += n
+            found.planned_amount += total
+        elif state == PaymentState.HANDED_OVER:
+            found.handed_over_count += n
+            found.handed_over_amount += total
+        elif state == PaymentState.SIGNED:
+            found.signed_count += n if kind == Kind.PAYMENT else 0
+            found.signed_amount += total
+        elif state == PaymentState.FAILED:
+            found.failed_count += n
+            found.failed_amount += total
+    if deadline is not None and today > deadline:
+        for row in (
+            payments.filter(kind=Kind.PAYMENT, instalment=1, state=PaymentState.PLANNED)
+            .values("village_id")
+            .annotate(n=Count("pk"))
+            .order_by()
+        ):
+            line(row["village_id"]).overdue_count += row["n"]
+        for found in lines.values():
+            found.overdue_count += found.unplanned_count
+    closed = set(
+        VillageClosing.objects.filter(campaign=campaign, village_id__in=lines).values_list(
+            "village_id", flat=True
+        )
+    )
+    names = dict(Area.objects.filter(pk__in=lines).values_list("pk", "name"))
+    codes = dict(Area.objects.filter(pk__in=lines).values_list("pk", "code"))
+    if villages is not None:
+        for village in villages:
+            line(village.pk)
+            names[village.pk], codes[village.pk] = village.name, village.code
+    result = Reconciliation(campaign, deadline)
+    for village_id in sorted(lines, key=lambda pk: codes.get(pk, "")):
+        found = lines[village_id]
+        found.village = names.get(village_id, "")
+        found.closed = village_id in closed
+        result.lines.append(found)
+        result.total.add(found)
+    return result
+
+
+def not_reached(campaign: Campaign, village: Area) -> QuerySet[Application]:
+    """一个不漏: the village's approved applications nothing was handed over to yet."""
+    return (
+        Application.objects.filter(campaign=campaign, village=village, state=State.APPROVED)
+        .exclude(
+            payments__kind=Kind.PAYMENT,
+            payments__state__in=(PaymentState.HANDED_OVER, PaymentState.SIGNED),
+        )
+        .order_by("number")
+    )
