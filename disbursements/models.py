@@ -93,7 +93,7 @@ class Payment(models.Model):
     )
     instalment = models.PositiveSmallIntegerField(_("instalment"), default=1)
     instalments = models.PositiveSmallIntegerField(_("of instalments"), default=1)
-    kind = models.CharField(_("kind"), max_length=12, choices=Kind, default=Kind.PAYMENT)
+    kind = models.CharField(_("record kind"), max_length=12, choices=Kind, default=Kind.PAYMENT)
     corrects = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,

@@ -58,6 +58,7 @@ from disbursements.models import (
 )
 from recipients.models import validate_id_number
 from relief import audit, idnumber
+from relief.areacodes import prefix_of
 from relief.models import Area, User
 
 __all__ = ["WorkflowError"]
@@ -409,11 +410,13 @@ def sign(actor: User, payment: Payment, receipt: Receipt) -> Payment:
                     "person unless a supervisor approved an exception for this payment."
                 )
             )
-        changes = []
         if payment.state == PaymentState.PLANNED:
-            # Handed over at the door as it was signed for, offline or not.
+            # Handed over at the door as it was signed for, offline or not:
+            # chained first, so its event holds the record as handed over.
             signed_at = _signed_time(receipt.signed_at, payment.created_at)
-            changes.append(_hand_over(payment, actor, receipt.cadres, signed_at))
+            change = _hand_over(payment, actor, receipt.cadres, signed_at)
+            payment.save()
+            chain.append(payment.campaign, actor, [change])
         else:
             signed_at = _signed_time(receipt.signed_at, payment.handed_over_at)
         previous = payment.state
@@ -433,15 +436,13 @@ def sign(actor: User, payment: Payment, receipt: Receipt) -> Payment:
         if photo is not None:
             payment.photo_sha256 = _store(payment.photo, photo[0], photo[1])
         payment.save()
-        changes.append(
-            chain.Change(
-                payment,
-                Action.SIGNED,
-                previous,
-                data={"proxy": proxy.name if proxy else "", "device": payment.device},
-            )
+        change = chain.Change(
+            payment,
+            Action.SIGNED,
+            previous,
+            data={"proxy": proxy.name if proxy else "", "device": payment.device},
         )
-        chain.append(payment.campaign, actor, changes)
+        chain.append(payment.campaign, actor, [change])
     return payment
 
 
@@ -482,6 +483,7 @@ def fail(actor: User, payment: Payment, reason: str, note: str = "") -> Payment:
         raise WorkflowError(_("Say what happened."))
     with transaction.atomic():
         payment = _locked(payment)
+        _check_campaign(payment.campaign)
         _check_open_village(payment.campaign, payment.village)
         if payment.state not in OPEN_STATES:
             raise WorkflowError(
@@ -589,6 +591,12 @@ def attach_scan(actor: User, campaign: Campaign, village: Area, upload: File) ->
     """Keep the scan of a village's signed payment sheet."""
     if not actor.has_perm(SCAN, village):
         raise WorkflowError(_("You may not file scans for this village."))
+    _check_campaign(campaign)
+    if not village.code.startswith(prefix_of(campaign.area.code)):
+        raise WorkflowError(
+            _("%(village)s is outside the campaign's area %(area)s.")
+            % {"village": village.name, "area": campaign.area.name}
+        )
     check_upload(upload)
     data = upload.read()
     upload.seek(0)
@@ -616,6 +624,7 @@ def confirm_from_scan(
     if not actor.has_perm(SCAN, scan.village):
         raise WorkflowError(_("You may not confirm receipts for this village."))
     ids, proxied = set(payments), set(by_proxy)
+    _check_campaign(scan.campaign)
     with transaction.atomic():
         chain.lock_head(scan.campaign)
         _check_open_village(scan.campaign, scan.village)
@@ -641,23 +650,34 @@ def confirm_from_scan(
                 )
                 % {"numbers": ", ".join(missing)}
             )
-        changes, now = [], timezone.now()
+        rows = [p for p in rows if p.state in OPEN_STATES]
+        # Lines still planned were handed over on the day they were signed:
+        # chained first, so each event holds the record as it was then.
+        handed = [_hand_over(p, actor, "") for p in rows if p.state == PaymentState.PLANNED]
+        Payment.objects.bulk_update(
+            [c.payment for c in handed],
+            ["state", "handed_over_at", "handed_over_by", "cadres"],
+            batch_size=chain.CHUNK,
+        )
+        chain.append(scan.campaign, actor, handed)
+        signed, now = [], timezone.now()
         for payment in rows:
-            if payment.state not in OPEN_STATES:
-                continue
-            if payment.state == PaymentState.PLANNED:
-                changes.append(_hand_over(payment, actor, ""))
-            previous = payment.state
+            signed.append(
+                chain.Change(payment, Action.SIGNED, payment.state, data={"scan": scan.pk})
+            )
             payment.state = PaymentState.SIGNED
             payment.evidence = Evidence.SHEET
             payment.scan = scan
             payment.proxy = approved.get(payment.pk)
             payment.signed_at = now
             payment.signed_recorded_by = actor
-            payment.save()
-            changes.append(chain.Change(payment, Action.SIGNED, previous, data={"scan": scan.pk}))
-        chain.append(scan.campaign, actor, changes)
-    return sum(1 for c in changes if c.action == Action.SIGNED)
+        Payment.objects.bulk_update(
+            rows,
+            ["state", "evidence", "scan", "proxy", "signed_at", "signed_recorded_by"],
+            batch_size=chain.CHUNK,
+        )
+        chain.append(scan.campaign, actor, signed)
+    return len(signed)
 
 
 # -- corrections ------------------------------------------------------------------------
@@ -775,6 +795,7 @@ def book(actor: User, campaign: Campaign, village: Area) -> int:
     booked. Set-based; returns how many were booked."""
     if not actor.has_perm(BOOK, village):
         raise WorkflowError(_("You may not book payments of this village."))
+    _check_campaign(campaign)
     with transaction.atomic():
         chain.lock_head(campaign)
         _check_open_village(campaign, village)

@@ -59,6 +59,11 @@ OBJECTION_RECORDERS = {"township_clerk", "township_clerk_t2", "supervisor", "sup
 SUPERVISORS = {"supervisor", "superuser"}
 ATTACHERS = REGISTRY_WRITERS | {"supervisor", "approver"}
 CAMPAIGN_WIDE = {"township_clerk", "supervisor", "finance", "approver", "auditor", "superuser"}
+PAYMENT_READERS = APPLICATION_READERS
+PLANNERS = {"township_clerk", "township_clerk_t2", "finance", "superuser"}
+HANDERS = {"clerk_a", "clerk_b", "township_clerk", "township_clerk_t2", "finance", "superuser"}
+PROXY_ASKERS = {"clerk_a", "clerk_b", "township_clerk", "township_clerk_t2", "superuser"}
+BOOKERS = {"finance", "superuser"}
 
 
 def rule(
@@ -229,6 +234,41 @@ EXPECTED: dict[str, tuple[Callable[[SimpleNamespace], list], dict[str, int]]] = 
         lambda o: [o.open_campaign.pk],
         rule(CAMPAIGN_WIDE, outside={"township_clerk_t2"}),
     ),
+    # Payments: a third campaign of T1 pays one approved application of village A.
+    "disbursements:campaign": (
+        lambda o: [o.paying.pk],
+        rule(PAYMENT_READERS, outside={"township_clerk_t2"}),
+    ),
+    "disbursements:village": (
+        lambda o: [o.paying.pk, o.area.pk],
+        rule(PAYMENT_READERS, outside=OUTSIDE_A),
+    ),
+    "disbursements:payment": (lambda o: [o.payment.pk], rule(PAYMENT_READERS, outside=OUTSIDE_A)),
+    "disbursements:evidence": (
+        lambda o: [o.payment.pk, "photo"],
+        rule(PAYMENT_READERS, outside=OUTSIDE_A),
+    ),
+    "disbursements:scan": (lambda o: [o.scan.pk], rule(PAYMENT_READERS, outside=OUTSIDE_A)),
+    "disbursements:finance": (lambda o: [o.paying.pk], rule(BOOKERS)),
+    "disbursements:plan": (lambda o: [o.paying.pk], rule(PLANNERS, ok=405)),
+    "disbursements:scan_upload": (lambda o: [o.paying.pk, o.area.pk], rule(PLANNERS, ok=405)),
+    "disbursements:confirm": (lambda o: [o.paying.pk, o.area.pk], rule(PLANNERS, ok=405)),
+    "disbursements:book": (lambda o: [o.paying.pk, o.area.pk], rule(BOOKERS, ok=405)),
+    "disbursements:close_village": (lambda o: [o.paying.pk, o.area.pk], rule(BOOKERS, ok=405)),
+    "disbursements:arrange": (lambda o: [o.payment.pk], rule(PLANNERS, ok=405)),
+    "disbursements:hand_over": (lambda o: [o.payment.pk], rule(HANDERS, ok=405)),
+    "disbursements:fail": (lambda o: [o.payment.pk], rule(HANDERS, ok=405)),
+    "disbursements:photo": (lambda o: [o.payment.pk], rule(HANDERS, ok=405)),
+    "disbursements:proxy_request": (lambda o: [o.payment.pk], rule(PROXY_ASKERS, ok=405)),
+    "disbursements:correct": (lambda o: [o.payment.pk], rule(BOOKERS, ok=405)),
+    "disbursements:proxy_decide": (lambda o: [o.proxy.pk], rule(SUPERVISORS, ok=405)),
+    "disbursements:visit_start": (lambda o: [], rule(HANDERS)),
+    "disbursements:visit_list": (
+        lambda o: [o.paying.pk, o.area.pk],
+        rule(HANDERS, outside=OUTSIDE_A),
+    ),
+    "disbursements:visit_sign": (lambda o: [o.payment.pk], rule(HANDERS, outside=OUTSIDE_A)),
+    "disbursements:visit_receipt": (lambda o: [o.payment.pk], rule(HANDERS, ok=405)),  # POST
     # A background job is its owner's (clerk_a's) alone.
     "job_detail": (lambda o: [o.job.pk], rule({"clerk_a"}, outside=set(SIGNED_IN) - {"clerk_a"})),
     "job_progress": (
@@ -318,7 +358,12 @@ def objects(people, household_a, areas, campaign_t1, settings, tmp_path) -> Simp
     roster_services.preview(people.clerk_a, roster)
     job = Job.objects.create(kind="test", title="ledger", owner=people.clerk_a, status="done")
     job.result.save("ledger.xlsx", ContentFile(b"PK"))
+    paying, payment, scan, proxy = _payments(people, areas)
     return SimpleNamespace(
+        paying=paying,
+        payment=payment,
+        scan=scan,
+        proxy=proxy,
         roster=roster,
         job=job,
         household=household_a,
@@ -333,6 +378,29 @@ def objects(people, household_a, areas, campaign_t1, settings, tmp_path) -> Simp
         objection=objection,
         attachment=attachment,
     )
+
+
+def _payments(people, areas) -> tuple:
+    """A campaign of T1 paying one approved application of village A, with a
+    photo, a filed scan of the village's sheet and a proxy asked for."""
+    from disbursements import services as payments
+    from disbursements.models import Payment
+    from tests.applications.conftest import open_campaign, walk
+    from tests.conftest import make_household, valid_id
+    from tests.disbursements.conftest import jpeg
+
+    paying = open_campaign(people, areas.t1, "2026年慰问发放")
+    walk(people, paying, make_household(people.superuser, areas.a, "钱七"), "approved")
+    payments.plan_payments(people.township_clerk, paying)
+    payment = Payment.objects.get(campaign=paying)
+    payments.attach_photo(people.clerk_a, payment, SimpleUploadedFile("photo.jpg", jpeg()))
+    scan = payments.attach_scan(
+        people.township_clerk, paying, areas.a, SimpleUploadedFile("sheet.pdf", b"%PDF-1.4 x")
+    )
+    proxy = payments.request_proxy(
+        people.clerk_a, payment, payments.Proxy("钱小七", valid_id(), "儿子", "户主住院")
+    )
+    return paying, payment, scan, proxy
 
 
 def _client_for(client, people, persona):

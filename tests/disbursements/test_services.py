@@ -172,6 +172,10 @@ def test_it_refuses_the_clerk_of_another_village(people, planned):
 
 def test_it_signs_on_the_pad_and_keeps_the_evidence(people, planned):
     zhang = by_name(planned, "张三")
+    # Planned yesterday, signed offline 20 minutes ago, sent now.
+    Payment.objects.filter(pk=zhang.pk).update(
+        created_at=timezone.now() - datetime.timedelta(days=1)
+    )
     signed_at = timezone.now() - datetime.timedelta(minutes=20)
     photo = SimpleUploadedFile("visit.jpg", jpeg(), content_type="image/jpeg")
     services.sign(people.clerk_a, zhang, receipt(key="tablet-1", signed_at=signed_at, photo=photo))
@@ -230,10 +234,11 @@ def test_it_refuses_a_receipt_without_a_real_signature(people, planned, fields):
     assert events(zhang) == [Action.PLANNED]
 
 
-def test_it_takes_the_servers_time_for_a_device_clock_in_the_future(people, planned):
+@pytest.mark.parametrize("days", [1, -30], ids=["future", "before-it-was-planned"])
+def test_it_takes_the_servers_time_for_an_implausible_device_clock(people, planned, days):
     zhang = by_name(planned, "张三")
     services.sign(
-        people.clerk_a, zhang, receipt(signed_at=timezone.now() + datetime.timedelta(days=1))
+        people.clerk_a, zhang, receipt(signed_at=timezone.now() + datetime.timedelta(days=days))
     )
     zhang.refresh_from_db()
     assert abs(zhang.signed_at - timezone.now()) < datetime.timedelta(minutes=1)
@@ -464,3 +469,35 @@ def test_it_refuses_everything_in_a_draft_campaign(people, areas, campaign, plan
     campaign.save()
     with pytest.raises(WorkflowError):
         services.hand_over(people.clerk_a, by_name(planned, "赵六"))
+
+
+def test_it_chains_the_hand_over_at_the_door_as_its_own_state(people, areas, campaign, planned):
+    """Signed at the door (pad) or ticked off a scan while still planned: the
+    hand-over event holds the record as handed over, the next one as signed."""
+    zhang, zhao = by_name(planned, "张三"), by_name(planned, "赵六")
+    services.sign(people.clerk_a, zhang, receipt())
+    scan = services.attach_scan(people.township_clerk, campaign, areas.a, scan_file())
+    services.confirm_from_scan(people.township_clerk, scan, [zhao.pk])
+    for payment in (zhang, zhao):
+        handed, signed = payment.events.filter(seq__gt=3).order_by("seq")
+        assert (handed.action, handed.from_state, handed.to_state) == (
+            Action.HANDED_OVER,
+            PaymentState.PLANNED,
+            PaymentState.HANDED_OVER,
+        )
+        assert (handed.record["state"], handed.record["signature"], handed.record["scan"]) == (
+            PaymentState.HANDED_OVER,
+            "",
+            None,
+        )
+        assert (signed.from_state, signed.to_state, signed.record["state"]) == (
+            PaymentState.HANDED_OVER,
+            PaymentState.SIGNED,
+            PaymentState.SIGNED,
+        )
+    assert chain.verify(campaign).ok
+
+
+def test_it_refuses_a_scan_of_a_village_outside_the_campaign(people, areas, campaign, planned):
+    with pytest.raises(WorkflowError):
+        services.attach_scan(people.superuser, campaign, areas.c, scan_file())

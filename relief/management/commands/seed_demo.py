@@ -50,11 +50,16 @@ class Command(BaseCommand):
         from relief.models import User
 
         running = ensure_applications(User.objects.get(username=demo.SUPERUSER))
+        from disbursements.demo import ensure_payments
+
+        paid = ensure_payments(running)
         if running is not None:
             self.stdout.write(
                 f"Open campaign with applications at every stage: {running.name} "
                 f"({running.applications.count()} applications)."
             )
+        if paid:
+            self.stdout.write(f"Payments in every state: {paid} payment records.")
         self.stdout.write("")
         self.stdout.write(f"Demo accounts (password: {settings.DEMO_PASSWORD}):")
         width = max(len(a.username) for a in accounts)
