@@ -37,6 +37,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from campaigns.models import Campaign
+from disbursements.choices import Action
 from disbursements.models import ChainHead, Payment, PaymentEvent
 from relief.models import AuditEvent, User
 
@@ -250,7 +251,7 @@ def verify(campaign: Campaign, *, expected: tuple[int, str] | None = None) -> Re
         label = {
             "seq": event.seq,
             "payment": numbers.get(event.payment_id, event.payment_id),
-            "action": event.action,
+            "action": Action(event.action).label if event.action in Action.values else event.action,
         }
         if event.seq != last_seq + 1:
             if event.seq > last_seq + 1:

@@ -12,7 +12,8 @@ from django.utils.translation import gettext as _
 
 from applications.models import Notice
 from campaigns.models import Campaign
-from documents.ledger import write_ledger
+from disbursements.signing import SigningError
+from documents.ledger import write_signed_ledger
 from documents.notice import render_notice
 from documents.payment_sheet import render_payment_sheet
 from documents.pdf import DocumentError
@@ -62,13 +63,24 @@ def _workbook(job: Job, write: Callable[[Path], object]) -> jobs.Output:
 
 @jobs.handler("documents.ledger")
 def ledger_xlsx(job: Job, progress: jobs.Progress) -> jobs.Output:
+    """The signed ledger: a .zip of the workbook and its signature file."""
     campaign = Campaign.objects.get(pk=job.params["campaign"])
-    return _workbook(
-        job,
-        lambda path: write_ledger(
-            campaign, path, progress=lambda done, total: progress(done, total, _("Writing rows"))
-        ),
-    )
+    name = job.params["file"].removesuffix(".zip") + ".xlsx"
+    with tempfile.NamedTemporaryFile(suffix=".zip", delete=False) as handle:
+        path = Path(handle.name)
+    try:
+        write_signed_ledger(
+            campaign,
+            path,
+            name,
+            progress=lambda done, total: progress(done, total, _("Writing rows")),
+        )
+    except BaseException as error:
+        path.unlink(missing_ok=True)
+        if isinstance(error, SigningError):
+            raise jobs.JobError(str(error)) from error
+        raise
+    return jobs.Output(name=job.params["file"], path=path)
 
 
 @jobs.handler("documents.statistics")

@@ -10,9 +10,16 @@ One .xlsx workbook, streamed with openpyxl's write-only mode so a campaign of
   the same figures computed here, to check one against the other);
 - 预算表: per fund source, budget, committed, approved and what is left.
 
-Payments are not recorded yet (the `disbursements` app comes in a later
-issue): until then the items are the campaign's approved applications, unpaid.
-`ledger_rows` is the one place that decides what an item is.
+An item is a payment record (`disbursements.models.Payment`: an instalment,
+a reversal at its negative, a replacement), or an approved application that
+has no payment yet, shown as not yet planned. So the ledger's total is what
+was approved plus the net of corrections, failed payments included (their
+status says so), as the reconciliation counts it. `ledger_rows` is the one
+place that decides what an item is.
+
+The title of the items sheet prints the campaign's chain head (the last
+event of its payment chain, `disbursements.chain`), read in the same
+snapshot as the rows: a signed ledger pins that head (`disbursements.signing`).
 
 The styled-cell helpers at the end are shared with `documents.statistics`.
 """
@@ -20,14 +27,18 @@ The styled-cell helpers at the end are shared with `documents.statistics`.
 from __future__ import annotations
 
 import datetime
+import itertools
+import tempfile
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from os import PathLike
+from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -45,6 +56,9 @@ from applications.models import Application
 from campaigns.budget import BudgetTable, SourceLine, budget_table
 from campaigns.calculation import money
 from campaigns.models import Campaign, Category, FundSource
+from disbursements.chain import GENESIS
+from disbursements.choices import FailureReason, Kind, Method, PaymentState
+from disbursements.models import ChainHead, Payment
 from relief.areacodes import prefix_of
 from relief.choices import AreaLevel
 from relief.models import Area
@@ -77,9 +91,12 @@ class LedgerRow(NamedTuple):
     goods: Decimal
     amount: Decimal
     method: str  # 发放方式: cash in hand, bank transfer, goods
-    paid_on: datetime.date | None
-    paid_by: str  # 发放人: the delivering cadre
+    paid_on: datetime.date | None  # handed over on
+    paid_by: str  # 发放人: the delivering cadres, or who handed it over
     signed: bool  # signed for by the recipient in person
+    payment: str = ""  # the payment record's number; empty when not yet planned
+    status: str = ""  # planned, handed over, signed, failed, a reversal...
+    booked_on: datetime.date | None = None  # booked by the finance office
 
 
 # (header, column width, kind of value). The order is LedgerRow's, with 序号 in front.
@@ -100,10 +117,16 @@ COLUMNS: list[tuple[Promise, int, str]] = [
     (pgettext_lazy("ledger", "Paid on"), 11, "date"),
     (pgettext_lazy("ledger", "Paid by"), 10, "text"),
     (pgettext_lazy("ledger", "Signed for"), 9, "text"),
+    (pgettext_lazy("ledger", "Payment number"), 19, "text"),
+    (pgettext_lazy("ledger", "Status"), 16, "text"),
+    (pgettext_lazy("ledger", "Booked on"), 11, "date"),
 ]
 # Columns (1-based) the subtotals read on the items sheet.
 VILLAGE_COL, SOURCE_COL, CASH_COL, GOODS_COL, AMOUNT_COL = 6, 8, 10, 11, 12
-TITLE_ROWS = 4  # issuer, campaign, title, export time; the header row follows
+SIGNED_COL = 16
+# Issuer, campaign, title, export time (and on the items sheet the chain
+# head); the header row follows.
+TITLE_ROWS = 4
 HEADER_ROW = TITLE_ROWS + 1
 FIRST_ITEM_ROW = HEADER_ROW + 1
 
@@ -141,12 +164,14 @@ class BudgetLine:
 @dataclass
 class LedgerTotals:
     """What the workbook's subtotal and budget sheets show, computed in Python
-    from the same rows (exact Decimals), keyed by the labels the sheets show."""
+    from the same rows (exact Decimals), keyed by the labels the sheets show;
+    and the chain head its title prints."""
 
     by_village: dict[str, Subtotal] = field(default_factory=dict)
     by_fund_source: dict[str, Subtotal] = field(default_factory=dict)
     total: Subtotal = field(default_factory=Subtotal)
     budget: list[BudgetLine] = field(default_factory=list)
+    chain_head: tuple[int, str] = (0, GENESIS)  # (seq, hash) of the campaign's chain: Seen
 
     def add(self, row: LedgerRow) -> None:
         for key, groups in ((row.village, self.by_village), (row.fund_source, self.by_fund_source)):
@@ -170,22 +195,89 @@ class Labels:
 
 
 def ledger_items(campaign: Campaign) -> QuerySet[Application]:
-    """The applications the ledger lists: the approved ones."""
-    return Application.objects.filter(campaign=campaign, state=State.APPROVED)
+    """The applications the ledger lists: the approved ones, and any other
+    that has payment records (one approved, paid, then withdrawn still shows
+    what was paid)."""
+    paid = Payment.objects.filter(application=OuterRef("pk"))
+    return Application.objects.filter(Q(state=State.APPROVED) | Exists(paid), campaign=campaign)
 
 
-def ledger_rows(campaign: Campaign, labels: Labels) -> Iterator[LedgerRow]:
-    """The ledger's items in order (village, then application number), streamed
-    in one query.
+def ledger_item_count(campaign: Campaign) -> int:
+    """How many rows `ledger_rows` gives: the payment records of the listed
+    applications, plus one per listed application without any. One query."""
+    counts = ledger_items(campaign).aggregate(
+        records=Count("payments"), unplanned=Count("pk", filter=Q(payments__isnull=True))
+    )
+    return counts["records"] + counts["unplanned"]
 
-    Until payments are recorded, an item is an approved application, unpaid:
-    method, date and cadre empty, not signed. The disbursements issue replaces
-    this query by one over its records (joined to their applications) and fills
-    those four fields; the writer and the totals read nothing but these rows."""
+
+def chain_head(campaign: Campaign) -> tuple[int, str]:
+    """(seq, hash) of the campaign's chain head; (0, 64 zeros) before its first event."""
+    head = ChainHead.objects.filter(campaign=campaign).values_list("seq", "hash").first()
+    return (head[0], head[1]) if head else (0, GENESIS)
+
+
+@dataclass
+class Seen:
+    """What `ledger_rows` read besides the rows: the chain head, taken in the
+    rows' own query (one statement, one snapshot), so the head printed with
+    the rows is the head of exactly those records however long the writing
+    takes; None until the first row is read."""
+
+    chain_head: tuple[int, str] | None = None
+
+
+class _Words:
+    """The status and method texts of the rows, translated once per workbook."""
+
+    def __init__(self) -> None:
+        self.states = {value: str(label) for value, label in PaymentState.choices}
+        self.methods = {value: str(label) for value, label in Method.choices}
+        self.reasons = {value: str(label) for value, label in FailureReason.choices}
+        self.unplanned = pgettext("ledger", "Not yet planned")
+        self.reversal = pgettext("ledger", "Reversal of %(number)s")
+        self.replacement = pgettext("ledger", "Replaces %(number)s")
+        self.failed = pgettext("ledger", "%(state)s: %(reason)s")
+
+    def status(self, kind: str, state: str, corrects: str | None, reason: str) -> str:
+        if kind == Kind.REVERSAL:
+            return self.reversal % {"number": corrects or ""}
+        if kind == Kind.REPLACEMENT:
+            return self.replacement % {"number": corrects or ""}
+        if state == PaymentState.FAILED and reason:
+            return self.failed % {
+                "state": self.states[state],
+                "reason": self.reasons.get(reason, reason),
+            }
+        return self.states.get(state, state)
+
+
+def _local_date(value: datetime.datetime | None) -> datetime.date | None:
+    return timezone.localtime(value).date() if value is not None else None
+
+
+def ledger_rows(
+    campaign: Campaign, labels: Labels, seen: Seen | None = None
+) -> Iterator[LedgerRow]:
+    """The ledger's items in order (village, application number, then the
+    application's payment records by instalment, corrections after the record
+    they correct), streamed in one query: the listed applications joined to
+    their payment records, an application without any giving one row with
+    nothing joined (not yet planned).
+
+    A payment record's row shows what the record holds (实名制: the recipient
+    as filed when it was planned, its own money and fund source); an unplanned
+    row the application's head of household and amounts. `seen` receives the
+    chain head with the first row."""
+    # Not correlated with the row: the database reads the head once.
+    head = ChainHead.objects.filter(campaign=campaign.pk)
     rows = (
         ledger_items(campaign)
         .with_head()
-        .order_by("village__code", "number")
+        .annotate(
+            head_seq=Subquery(head.values("seq")[:1]), head_hash=Subquery(head.values("hash")[:1])
+        )
+        .order_by("village__code", "number", "payments__instalment", "payments__pk")
         .values_list(
             "number",
             "household__number",
@@ -197,9 +289,29 @@ def ledger_rows(campaign: Campaign, labels: Labels) -> Iterator[LedgerRow]:
             "cash",
             "goods",
             "amount",
+            "payments__number",
+            "payments__kind",
+            "payments__state",
+            "payments__corrects__number",
+            "payments__failure_reason",
+            "payments__method",
+            "payments__recipient_name",
+            "payments__recipient_id_number",
+            "payments__fund_source_id",
+            "payments__cash",
+            "payments__goods",
+            "payments__amount",
+            "payments__handed_over_at",
+            "payments__cadres",
+            "payments__handed_over_by__name",
+            "payments__handed_over_by__username",
+            "payments__booked_at",
+            "head_seq",
+            "head_hash",
         )
     )
     villages, categories, sources = labels.villages, labels.categories, labels.sources
+    words = _Words()
     for (
         number,
         household,
@@ -211,24 +323,71 @@ def ledger_rows(campaign: Campaign, labels: Labels) -> Iterator[LedgerRow]:
         cash,
         goods,
         amount,
+        payment,
+        kind,
+        state,
+        corrects,
+        reason,
+        method,
+        recipient,
+        recipient_id,
+        paid_from,
+        paid_cash,
+        paid_goods,
+        paid_amount,
+        handed_over_at,
+        cadres,
+        handed_by_name,
+        handed_by_username,
+        booked_at,
+        head_seq,
+        head_hash,
     ) in rows.iterator(chunk_size=CHUNK_SIZE):
-        source_name, payers = sources[source]
+        if seen is not None and seen.chain_head is None:
+            seen.chain_head = (head_seq or 0, head_hash or GENESIS)
+        if payment is None:
+            source_name, payers = sources[source]
+            yield LedgerRow(
+                number,
+                household,
+                name or "",
+                id_number or "",
+                villages[village],
+                categories[category],
+                source_name,
+                payers,
+                cash,
+                goods,
+                cash + goods if amount is None else amount,
+                "",
+                None,
+                "",
+                False,
+                "",
+                words.unplanned,
+                None,
+            )
+            continue
+        source_name, payers = sources[paid_from]
         yield LedgerRow(
             number,
             household,
-            name or "",
-            id_number or "",
+            recipient,
+            recipient_id,
             villages[village],
             categories[category],
             source_name,
             payers,
-            cash,
-            goods,
-            cash + goods if amount is None else amount,
-            "",
-            None,
-            "",
-            False,
+            paid_cash,
+            paid_goods,
+            paid_amount,
+            words.methods.get(method, method),
+            _local_date(handed_over_at),
+            (cadres or handed_by_name or handed_by_username or "") if handed_over_at else "",
+            state == PaymentState.SIGNED,
+            payment,
+            words.status(kind, state, corrects, reason),
+            _local_date(booked_at),
         )
 
 
@@ -289,7 +448,7 @@ def write_ledger(
     setup = campaign.load_setup()
     table = budget_table(campaign, setup)
     labels = ledger_labels(campaign, setup, table)
-    expected = ledger_items(campaign).count() if progress is not None else 0
+    expected = ledger_item_count(campaign) if progress is not None else 0
 
     book = Workbook(write_only=True)
     totals = LedgerTotals()
@@ -322,6 +481,30 @@ def write_ledger(
     return totals
 
 
+def write_signed_ledger(
+    campaign: Campaign, out: Destination, name: str, *, progress: Progress | None = None
+) -> LedgerTotals:
+    """The ledger as the office hands it out: a .zip (written to `out`) of the
+    workbook `name` (.xlsx) and its signature file `name`.sig, signed with the
+    active key for the chain head the workbook prints (disbursements.signing).
+    Raises SigningError before any work when there is no usable key."""
+    from disbursements import signing
+
+    key = signing.active_key()
+    signing.load_private_key(key)  # a key file that cannot sign fails now, not after the rows
+    with tempfile.TemporaryDirectory(prefix="ledger-") as folder:
+        workbook = Path(folder) / "ledger.xlsx"
+        totals = write_ledger(campaign, workbook, progress=progress)
+        signature = signing.sign_ledger(workbook, campaign, chain_head=totals.chain_head, key=key)
+        with zipfile.ZipFile(out, "w") as archive:
+            # The workbook is a zip already: stored as it is, byte for byte.
+            archive.write(workbook, name, compress_type=zipfile.ZIP_STORED)
+            archive.writestr(
+                signing.signature_name(name), signature, compress_type=zipfile.ZIP_DEFLATED
+            )
+    return totals
+
+
 @dataclass(frozen=True)
 class ItemsRef:
     """Absolute references to the items sheet's columns, for the formulas."""
@@ -345,14 +528,27 @@ def _write_items(
     cells = Cells(ws)
     prepare(ws, [width for _h, width, _k in COLUMNS], title_rows=TITLE_ROWS)
     ws.freeze_panes = f"A{FIRST_ITEM_ROW}"
-    write_title(ws, cells, campaign, pgettext("sheet", "Payment ledger"), len(COLUMNS))
+    # The title comes first but prints the chain head read with the rows: the
+    # first row is read before it is written.
+    seen = Seen()
+    rows = ledger_rows(campaign, labels, seen)
+    first = next(rows, None)
+    totals.chain_head = seen.chain_head or chain_head(campaign)
+    seq, hash_ = totals.chain_head
+    # In full: an auditor compares it with `manage.py verify_chain --head`.
+    head = pgettext("ledger", "Payment chain head: event #%(seq)s, hash %(hash)s.") % {
+        "seq": seq,
+        "hash": hash_,
+    }
+    write_title(ws, cells, campaign, pgettext("sheet", "Payment ledger"), len(COLUMNS), head)
     ws.append(cells.headers(str(header) for header, _w, _k in COLUMNS))
     ws._values_to_row = ItemCells(ws, cells)  # the item rows from here on: see ItemCells
     yes, no = _("Yes"), _("No")
+    signed = SIGNED_COL - 2  # the row's index of `signed` (no 序号, 0-based)
     append, add = ws.append, totals.add
     done = 0
-    for done, row in enumerate(ledger_rows(campaign, labels), start=1):
-        append((done, *row[:-1], yes if row.signed else no))
+    for done, row in enumerate(itertools.chain([first], rows) if first else (), start=1):
+        append((done, *row[:signed], yes if row.signed else no, *row[signed + 1 :]))
         add(row)
         if progress is not None and done % PROGRESS_EVERY == 0:
             progress(done, max(done, expected))

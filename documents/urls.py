@@ -11,6 +11,6 @@ urlpatterns = [
         views.payment_sheet_pdf,
         name="payment_sheet_pdf",
     ),
-    path("campaigns/<int:pk>/ledger.xlsx", views.ledger_xlsx, name="ledger_xlsx"),
+    path("campaigns/<int:pk>/ledger.zip", views.signed_ledger, name="signed_ledger"),
     path("campaigns/<int:pk>/statistics.xlsx", views.statistics_xlsx, name="statistics_xlsx"),
 ]

@@ -13,12 +13,13 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.utils.http import content_disposition_header
+from django.utils.http import content_disposition_header, url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from applications.models import Application, Notice
 from campaigns.models import Campaign
-from documents.ledger import ledger_items
+from disbursements.signing import SigningError
+from documents.ledger import ledger_item_count
 from documents.notice import notice_rows
 from documents.payment_sheet import payment_rows
 from relief import audit, jobs
@@ -31,6 +32,7 @@ from relief.scoping import allows
 VIEW = "applications.view_application"
 PDF = "application/pdf"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ZIP = "application/zip"
 
 
 def _campaign(request: HttpRequest, pk: int) -> Campaign:
@@ -141,19 +143,50 @@ def _whole_campaign(request: HttpRequest, campaign: Campaign) -> None:
 
 
 @requires(VIEW)
-def ledger_xlsx(request: HttpRequest, pk: int) -> HttpResponse:
-    from documents.ledger import write_ledger
+def signed_ledger(request: HttpRequest, pk: int) -> HttpResponse:
+    """发放台账, signed: a .zip of the workbook and its signature file
+    (disbursements.signing); never handed out unsigned."""
+    import io
+
+    from disbursements import signing
+    from documents.ledger import write_signed_ledger
 
     campaign = _campaign(request, pk)
     _whole_campaign(request, campaign)
-    return _workbook(
+    try:
+        signing.load_private_key(signing.active_key())
+    except SigningError as error:
+        messages.error(
+            request,
+            _("The ledger is only handed out signed, and it cannot be signed now: %(error)s")
+            % {"error": error},
+        )
+        # Back to the page with the link (the queue, the finance or payments page).
+        back = request.headers.get("referer", "")
+        if url_has_allowed_host_and_scheme(
+            back, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return redirect(back)
+        return redirect("applications:queue", pk=campaign.pk)
+    stem = f"{campaign.name}-" + _("ledger")
+
+    def make() -> bytes:
+        out = io.BytesIO()
+        write_signed_ledger(campaign, out, stem + ".xlsx")
+        return out.getvalue()
+
+    return _deliver(
         request,
-        campaign,
         kind="documents.ledger",
         title=_("Ledger %(campaign)s") % {"campaign": campaign.name},
-        file=f"{campaign.name}-" + _("ledger") + ".xlsx",
-        rows=ledger_items(campaign).count(),
-        write=lambda out: write_ledger(campaign, out),
+        file=stem + ".zip",
+        rows=ledger_item_count(campaign),
+        limit=settings.BACKGROUND_ROWS,
+        params={"campaign": campaign.pk},
+        make=make,
+        content_type=ZIP,
+        target=campaign,
+        area=campaign.area,
     )
 
 

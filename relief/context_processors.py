@@ -12,6 +12,7 @@ NAVIGATION = [
     (_("Campaigns"), "campaigns:campaign_list", "campaigns.view_campaign"),
     (_("Households"), "recipients:household_list", "recipients.view_household"),
     (_("Home visits"), "disbursements:visit_start", "disbursements.hand_over_payment"),
+    (_("Verify a ledger"), "disbursements:verify_ledger", "disbursements.verify_ledger"),
     (_("Areas"), "area_list", "relief.view_area"),
     (_("Users"), "user_list", "relief.view_user"),
 ]

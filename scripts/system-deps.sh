@@ -10,9 +10,11 @@
 #   libreoffice-calc-nogui
 #                      soffice --headless: tests open the exported .xlsx files and
 #                      check that they recalculate to the same totals
+#   python3-uno        LibreOffice's Python bridge: a test edits one cell of a signed
+#                      ledger in LibreOffice and checks verify_ledger names it
 set -euo pipefail
 
-packages=(gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium libreoffice-calc-nogui)
+packages=(gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium libreoffice-calc-nogui python3-uno)
 missing=()
 for p in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

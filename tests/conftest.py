@@ -36,6 +36,12 @@ def fast_password_hashing(settings) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def ledger_key_dir(settings, tmp_path_factory) -> None:
+    """Signing keys a test makes (the demo seed makes one) stay out of var/keys."""
+    settings.LEDGER_KEY_DIR = tmp_path_factory.mktemp("keys")
+
+
 def make_area(code: str, name: str) -> Area:
     area = Area(code=code, name=name)
     area.clean()

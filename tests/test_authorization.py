@@ -19,6 +19,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from applications import services
 from applications.roster import services as roster_services
+from disbursements import signing
 from relief.models import Area, Job
 
 PERSONAS = [
@@ -59,6 +60,7 @@ OBJECTION_RECORDERS = {"township_clerk", "township_clerk_t2", "supervisor", "sup
 SUPERVISORS = {"supervisor", "superuser"}
 ATTACHERS = REGISTRY_WRITERS | {"supervisor", "approver"}
 CAMPAIGN_WIDE = {"township_clerk", "supervisor", "finance", "approver", "auditor", "superuser"}
+LEDGER_VERIFIERS = {"supervisor", "finance", "auditor", "superuser"}
 PAYMENT_READERS = APPLICATION_READERS
 PLANNERS = {"township_clerk", "township_clerk_t2", "finance", "superuser"}
 HANDERS = {"clerk_a", "clerk_b", "township_clerk", "township_clerk_t2", "finance", "superuser"}
@@ -226,7 +228,7 @@ EXPECTED: dict[str, tuple[Callable[[SimpleNamespace], list], dict[str, int]]] = 
         rule(APPLICATION_READERS, ok=302, outside=OUTSIDE_A),
     ),
     # Ledger and statistics cover the whole campaign: for township T1 and above.
-    "documents:ledger_xlsx": (
+    "documents:signed_ledger": (
         lambda o: [o.open_campaign.pk],
         rule(CAMPAIGN_WIDE, outside={"township_clerk_t2"}),
     ),
@@ -269,6 +271,9 @@ EXPECTED: dict[str, tuple[Callable[[SimpleNamespace], list], dict[str, int]]] = 
     ),
     "disbursements:visit_sign": (lambda o: [o.payment.pk], rule(HANDERS, outside=OUTSIDE_A)),
     "disbursements:visit_receipt": (lambda o: [o.payment.pk], rule(HANDERS, ok=405)),  # POST
+    # Signed ledgers: auditors, the finance office and the leadership check them.
+    "disbursements:verify_ledger": (lambda o: [], rule(LEDGER_VERIFIERS)),
+    "disbursements:public_keys": (lambda o: [], rule(LEDGER_VERIFIERS)),
     # A background job is its owner's (clerk_a's) alone.
     "job_detail": (lambda o: [o.job.pk], rule({"clerk_a"}, outside=set(SIGNED_IN) - {"clerk_a"})),
     "job_progress": (
@@ -336,6 +341,9 @@ def objects(people, household_a, areas, campaign_t1, settings, tmp_path) -> Simp
     from tests.applications.conftest import open_campaign, walk
 
     settings.MEDIA_ROOT = tmp_path
+    # The office's ledger signing key: the ledger is only handed out signed.
+    settings.LEDGER_KEY_DIR = tmp_path / "keys"
+    signing.create_key()
     # A second, open campaign of T1 holds an application of village A in notice.
     running = open_campaign(people, areas.t1, "2026年送温暖")
     application = walk(people, running, household_a, "in_notice")

@@ -104,7 +104,7 @@ def test_it_shows_the_campaign_figures_to_the_office(client, people, areas, camp
     content = response.content.decode()
     assert url("village", campaign.pk, areas.a.pk) in content
     assert reverse("documents:payment_sheet_pdf", args=[campaign.pk, areas.a.pk]) in content
-    assert reverse("documents:ledger_xlsx", args=[campaign.pk]) in content
+    assert reverse("documents:signed_ledger", args=[campaign.pk]) in content
 
 
 def test_it_shows_a_village_clerk_only_their_own_village(client, people, areas, campaign, planned):

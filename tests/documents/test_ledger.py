@@ -1,9 +1,12 @@
-"""The ledger workbook (发放台账): its rows, its subtotals and budget sheet, the
-same totals computed in Python, in the database and by LibreOffice
-recalculating the file's formulas, its print set-up, and the command.
+"""The ledger workbook (发放台账): its rows (payment records, and approved
+applications not yet planned), its subtotals and budget sheet, the same
+totals computed in Python, in the database and by LibreOffice recalculating
+the file's formulas, its print set-up, and the command (which signs it: the
+signature itself is tested in tests/disbursements/test_signing.py).
 
-Applications are made through the real services (walk). Assertions read data
-and numbers; headers are checked in English (translation.override)."""
+Applications and payments are made through the real services (walk,
+disbursements.services). Assertions read data and numbers; headers are
+checked in English (translation.override)."""
 
 from __future__ import annotations
 
@@ -23,8 +26,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Count, Sum
 from django.test.utils import CaptureQueriesContext
-from django.utils import translation
-from django.utils.translation import gettext
+from django.utils import timezone, translation
+from django.utils.translation import gettext, pgettext
 from openpyxl import load_workbook
 
 from applications.choices import COMMITTED, State
@@ -32,10 +35,15 @@ from applications.models import Application
 from campaigns import services as campaign_services
 from campaigns.choices import ApprovalLevel, CampaignStatus, StandardKind
 from campaigns.models import Category, FundShare, FundSource
+from disbursements import services as disbursement_services
+from disbursements import signing
+from disbursements.choices import Method, PaymentState
+from disbursements.models import ChainHead
 from documents import ledger
 from documents.ledger import write_ledger
 from tests.applications.conftest import open_campaign, walk
 from tests.conftest import make_area, make_household
+from tests.disbursements.signing_fixtures import fresh_key, pay
 
 pytestmark = pytest.mark.django_db
 
@@ -122,8 +130,15 @@ def money(value) -> Decimal:
 
 
 def item_rows(path) -> list[tuple]:
+    """The item rows, each as long as the columns (a row read back ends at its
+    last cell holding a value)."""
     sheet = load_workbook(path, read_only=True).worksheets[0]
-    return [row for row in sheet.iter_rows(min_row=FIRST, values_only=True) if any(row)]
+    width = len(ledger.COLUMNS)
+    return [
+        tuple(row) + (None,) * (width - len(row))
+        for row in sheet.iter_rows(min_row=FIRST, values_only=True)
+        if any(row)
+    ]
 
 
 def head(app: Application):
@@ -224,9 +239,11 @@ def test_it_lists_each_approved_application_with_its_recipient_and_money(data, t
         "区财政局 50%、城关镇财政所 50%",
     )
     assert [money(v) for v in row[9:12]] == [Decimal(800), Decimal(200), Decimal(1000)]
-    # Not paid yet: no method, date or cadre, not signed.
+    # No payment planned yet: no method, date or cadre, not signed, no payment
+    # record, not booked; its status says so.
     assert row[12:15] == (None, None, None)
     assert row[15] == gettext("No")
+    assert row[16:] == (None, pgettext("ledger", "Not yet planned"), None)
     assert rows[2][3] == "孙七" and money(rows[2][11]) == Decimal("333.33")
     assert rows[3][5:9] == ("西关村", "一般困难户", "镇财政", "城关镇财政所")
 
@@ -255,7 +272,8 @@ def test_it_writes_the_headers_and_sheets_in_the_active_language(data, tmp_path)
     sheet = book.worksheets[0]
     titles = [r[0] for r in sheet.iter_rows(max_row=ledger.TITLE_ROWS, values_only=True)]
     assert titles[:3] == ["城关镇人民政府", "2026年春节慰问", "Payment ledger"]
-    assert titles[3].startswith("Exported ")
+    # No payment yet: the chain is at its start.
+    assert titles[3].startswith(f"Payment chain head: event #0, hash {'0' * 64}. Exported ")
     header = next(sheet.iter_rows(min_row=ledger.HEADER_ROW, max_row=ledger.HEADER_ROW))
     assert [c.value for c in header] == [
         "No.",
@@ -274,6 +292,9 @@ def test_it_writes_the_headers_and_sheets_in_the_active_language(data, tmp_path)
         "Paid on",
         "Paid by",
         "Signed for",
+        "Payment number",
+        "Status",
+        "Booked on",
     ]
 
 
@@ -287,7 +308,7 @@ def test_it_sets_the_sheet_up_for_reading_and_printing(data, tmp_path):
     assert int(sheet.page_setup.paperSize) == int(sheet.PAPERSIZE_A4)
     assert (sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight) == (1, 0)
     assert sheet.sheet_properties.pageSetUpPr.fitToPage
-    assert sheet.auto_filter.ref == f"A{ledger.HEADER_ROW}:P{FIRST + 3}"
+    assert sheet.auto_filter.ref == f"A{ledger.HEADER_ROW}:S{FIRST + 3}"
     assert sheet.column_dimensions["E"].width == 21  # an 18-digit ID number fits
     for column in "JKL":
         assert sheet[f"{column}{FIRST}"].number_format == "#,##0.00"
@@ -314,23 +335,77 @@ def test_it_drops_characters_a_spreadsheet_cannot_hold(people, areas, tmp_path):
     assert item_rows(path)[0][3] == "王五"
 
 
-def test_it_writes_the_payment_columns_when_items_carry_them(data, tmp_path, monkeypatch):
-    """What the disbursements issue will fill: method, date, cadre, signed."""
-    unpaid = ledger.ledger_rows
-
-    def paid(campaign, labels):
-        for row in unpaid(campaign, labels):
-            yield row._replace(
-                method="现金", paid_on=datetime.date(2026, 1, 20), paid_by="李干部", signed=True
-            )
-
-    monkeypatch.setattr(ledger, "ledger_rows", paid)
+def test_it_lists_each_payment_record_with_how_when_and_by_whom_it_was_paid(
+    people, areas, campaign_t1, settings, tmp_path
+):
+    """张三 signed for (cadre 王干部), 赵六 handed over, 孙七 planned, 李四
+    signed for then corrected to 450 (its reversal at its negative, its
+    replacement) and booked: one row per record, in order, with its own money."""
+    data = pay(people, make_ledger_campaign(people, areas, campaign_t1), settings, tmp_path)
     path = tmp_path / "ledger.xlsx"
-    write_ledger(data.campaign, path)
+    totals = write_ledger(data.campaign, path)
+    rows = item_rows(path)
+    apps, payments = data.apps, data.payments
+    li = payments[apps.li.pk].number
+    assert [r[16] for r in rows] == [
+        payments[apps.zhang.pk].number,
+        payments[apps.zhao.pk].number,
+        payments[apps.sun.pk].number,
+        li,
+        f"{li}-R",
+        f"{li}-C",
+    ]
+    assert [r[1] for r in rows] == [a.number for a in (apps.zhang, apps.zhao, apps.sun)] + [
+        apps.li.number
+    ] * 3
+    today = timezone.localdate()
+    midnight = datetime.datetime.combine(today, datetime.time())
+    cash = str(Method.CASH.label)
+    yes, no = gettext("Yes"), gettext("No")
+    state = {value: str(label) for value, label in PaymentState.choices}
+    reversal = pgettext("ledger", "Reversal of %(number)s") % {"number": li}
+    replacement = pgettext("ledger", "Replaces %(number)s") % {"number": li}
+    by_li = people.clerk_b.name
+    # method (as planned, until handed over), paid on, paid by, signed, status, booked on
+    assert [r[12:16] + r[17:] for r in rows] == [
+        (cash, midnight, "王干部", yes, state["signed"], None),
+        (cash, midnight, people.clerk_a.name, no, state["handed_over"], None),
+        (cash, None, None, no, state["planned"], None),
+        (cash, midnight, by_li, yes, state["signed"], midnight),
+        (cash, midnight, by_li, yes, reversal, midnight),
+        (cash, midnight, by_li, yes, replacement, midnight),
+    ]
+    # The money of each record; the recipient as filed on it.
+    assert [tuple(money(v) for v in r[9:12]) for r in rows] == [
+        (Decimal(500), Decimal(0), Decimal(500)),
+        (Decimal(800), Decimal(200), Decimal(1000)),
+        (Decimal("333.33"), Decimal(0), Decimal("333.33")),
+        (Decimal(500), Decimal(0), Decimal(500)),
+        (Decimal(-500), Decimal(0), Decimal(-500)),
+        (Decimal(450), Decimal(0), Decimal(450)),
+    ]
+    assert rows[4][3:5] == ("李四", head(apps.li).id_number)
     sheet = load_workbook(path).worksheets[0]
-    row = [c.value for c in sheet[FIRST]][12:]
-    assert row == ["现金", datetime.datetime(2026, 1, 20), "李干部", gettext("Yes")]
-    assert sheet[f"N{FIRST}"].number_format == "yyyy-mm-dd"
+    for column in "NS":  # paid on, booked on
+        assert sheet[f"{column}{FIRST + 3}"].number_format == "yyyy-mm-dd"
+    # The totals: what was approved and the net of the correction (-50).
+    assert totals.total.count == 6
+    assert totals.total.amount == Decimal("2333.33") - 50
+    assert (totals.by_village["西关村"].count, totals.by_village["西关村"].amount) == (3, 450)
+    # The chain head of exactly these records, printed in the title.
+    head_row = ChainHead.objects.get(campaign=data.campaign)
+    assert totals.chain_head == (head_row.seq, head_row.hash)
+    title = load_workbook(path, read_only=True).worksheets[0]["A4"].value
+    assert f"#{head_row.seq}" in title and head_row.hash in title
+
+    # LibreOffice's COUNTIF/SUMIF count the reversal and its negative amount.
+    _items, by_village, _by_source, _budget = recalculated(path).values()
+    lines = table_after_header(by_village, ledger.HEADER_ROW)
+    assert [(r[0], r[1], shown(r[4])) for r in lines] == [
+        ("东关村", "3", Decimal("1833.33")),
+        ("西关村", "3", Decimal(450)),
+        (lines[-1][0], "6", Decimal("2283.33")),
+    ]
 
 
 def test_it_writes_to_a_binary_file(data):
@@ -512,12 +587,21 @@ def test_it_reads_the_ledger_in_the_same_number_of_queries_for_3_or_30_items(
             write_ledger(campaign, tmp_path / "ledger.xlsx", progress=lambda *a: None)
         return len(captured)
 
+    def plan():
+        disbursement_services.plan_payments(people.township_clerk, campaign)
+
+    # Payment records and applications not yet planned, users who handed
+    # them over, corrections: all in the rows' one query.
     approve(3, 0)
+    plan()
+    approve(1, 3)
     few = queries()
-    approve(27, 3)
+    approve(26, 4)
+    plan()
+    approve(3, 30)
     # The campaign's set-up (categories with tiers, pairs and quotas; fund sources
-    # with shares: 6), the villages, the count for the progress, the rows, the
-    # budget's sums.
+    # with shares: 6), the villages, the count for the progress, the rows (with
+    # the chain head), the budget's sums.
     with django_assert_max_num_queries(10):
         many = queries()
     assert many == few
@@ -526,15 +610,25 @@ def test_it_reads_the_ledger_in_the_same_number_of_queries_for_3_or_30_items(
 # -- the command ---------------------------------------------------------------------------
 
 
-def test_it_exports_the_ledger_from_the_command_line(data, tmp_path):
+def test_it_exports_the_ledger_from_the_command_line(data, tmp_path, settings):
+    fresh_key(settings, tmp_path)
     path = tmp_path / "ledger.xlsx"
     out = io.StringIO()
     call_command("export_ledger", str(data.campaign.pk), out=str(path), stdout=out)
     assert len(item_rows(path)) == 4
     assert str(path) in out.getvalue()
+    assert signing.verify_ledger(path, (tmp_path / "ledger.xlsx.sig").read_bytes()).valid
     by_name = tmp_path / "by-name.xlsx"
-    call_command("export_ledger", data.campaign.name, "--out", str(by_name), stdout=io.StringIO())
+    call_command(
+        "export_ledger",
+        data.campaign.name,
+        "--out",
+        str(by_name),
+        "--no-sign",
+        stdout=io.StringIO(),
+    )
     assert len(item_rows(by_name)) == 4
+    assert not (tmp_path / "by-name.xlsx.sig").exists()
 
 
 def test_it_refuses_an_unknown_or_ambiguous_campaign(people, areas, data, tmp_path):
@@ -549,6 +643,7 @@ def test_it_refuses_an_unknown_or_ambiguous_campaign(people, areas, data, tmp_pa
     assert not path.exists()
 
 
-def test_it_says_when_it_cannot_write_the_file(data, tmp_path):
+def test_it_says_when_it_cannot_write_the_file(data, tmp_path, settings):
+    fresh_key(settings, tmp_path)
     with pytest.raises(CommandError, match="missing"):
         call_command("export_ledger", str(data.campaign.pk), out=str(tmp_path / "missing/x.xlsx"))

@@ -60,6 +60,15 @@ class Command(BaseCommand):
             )
         if paid:
             self.stdout.write(f"Payments in every state: {paid} payment records.")
+        from disbursements import signing
+
+        try:
+            key = signing.active_key()
+        except signing.SigningError:
+            # The demo office signs its ledgers too; production makes its key
+            # with `manage.py ledger_key create` (docs/ledger-signing.md).
+            key = signing.create_key()
+            self.stdout.write(f"Ledger signing key {key.key_id} in {settings.LEDGER_KEY_DIR}.")
         self.stdout.write("")
         self.stdout.write(f"Demo accounts (password: {settings.DEMO_PASSWORD}):")
         width = max(len(a.username) for a in accounts)
