@@ -112,6 +112,14 @@ def _locked(payment: Payment) -> Payment:
     )
 
 
+def _refuse_unless(payment: Payment, *states: str) -> None:
+    if payment.state not in states:
+        raise WorkflowError(
+            _("Payment %(number)s is %(state)s already.")
+            % {"number": payment.number, "state": payment.get_state_display()}
+        )
+
+
 def _may(actor: User, perm: str, payment: Payment, message: str) -> None:
     if not actor.has_perm(perm, payment):
         raise WorkflowError(message)
@@ -301,11 +309,7 @@ def hand_over(actor: User, payment: Payment, *, cadres: str = "") -> Payment:
         _check_open_village(payment.campaign, payment.village)
         if payment.state == PaymentState.HANDED_OVER:
             return payment
-        if payment.state != PaymentState.PLANNED:
-            raise WorkflowError(
-                _("Payment %(number)s is %(state)s already.")
-                % {"number": payment.number, "state": payment.get_state_display()}
-            )
+        _refuse_unless(payment, PaymentState.PLANNED)
         change = _hand_over(payment, actor, cadres)
         payment.save()
         chain.append(payment.campaign, actor, [change])
@@ -397,11 +401,7 @@ def sign(actor: User, payment: Payment, receipt: Receipt) -> Payment:
             return payment  # the same submission, sent twice at once: the first recorded it
         _check_campaign(payment.campaign)
         _check_open_village(payment.campaign, payment.village)
-        if payment.state not in OPEN_STATES:
-            raise WorkflowError(
-                _("Payment %(number)s is %(state)s already.")
-                % {"number": payment.number, "state": payment.get_state_display()}
-            )
+        _refuse_unless(payment, *OPEN_STATES)
         proxy = _approved_proxy(payment) if receipt.by_proxy else None
         if receipt.by_proxy and proxy is None:
             raise WorkflowError(
@@ -485,11 +485,7 @@ def fail(actor: User, payment: Payment, reason: str, note: str = "") -> Payment:
         payment = _locked(payment)
         _check_campaign(payment.campaign)
         _check_open_village(payment.campaign, payment.village)
-        if payment.state not in OPEN_STATES:
-            raise WorkflowError(
-                _("Payment %(number)s is %(state)s already.")
-                % {"number": payment.number, "state": payment.get_state_display()}
-            )
+        _refuse_unless(payment, *OPEN_STATES)
         previous = payment.state
         payment.state = PaymentState.FAILED
         payment.failure_reason = reason
@@ -534,11 +530,7 @@ def request_proxy(actor: User, payment: Payment, proxy: Proxy) -> ProxyException
         raise WorkflowError(_("The proxy is the recipient: no exception is needed."))
     with transaction.atomic():
         payment = _locked(payment)
-        if payment.state not in OPEN_STATES:
-            raise WorkflowError(
-                _("Payment %(number)s is %(state)s already.")
-                % {"number": payment.number, "state": payment.get_state_display()}
-            )
+        _refuse_unless(payment, *OPEN_STATES)
         exception = ProxyException.objects.create(payment=payment, requested_by=actor, **fields)
         audit.record(
             actor,
