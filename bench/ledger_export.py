@@ -15,7 +15,7 @@ Measured in the same run, each `--repeats` times (the median is reported):
 - fetch only: the ledger's rows (`documents.ledger.ledger_rows`) read and
   dropped: what any writer pays before writing a cell;
 - baseline: xlsxwriter in constant_memory mode writing the same rows, fetched
-  the same way, the same 16 columns, with the same number format on the money
+  the same way, the same columns, with the same number format on the money
   and nothing else (no title rows, print set-up or subtotal sheets);
 - `documents.ledger.write_ledger`: the real ledger with openpyxl's write-only
   mode: title rows, styled header, print set-up, the subtotal and budget
