@@ -82,9 +82,7 @@ class ArrangementForm(forms.Form):
 
     @classmethod
     def for_payment(cls, payment: Payment) -> ArrangementForm:
-        goods = "\n".join(
-            f"{g.get('item', '')} {g.get('quantity', '')}".strip() for g in payment.goods_items
-        )
+        goods = "\n".join(payment.goods_lines())
         return cls(
             initial={
                 "method": payment.method,

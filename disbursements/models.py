@@ -223,6 +223,21 @@ class Payment(models.Model):
         """Signed or failed: nothing more happens to it except a correction."""
         return self.state in (PaymentState.SIGNED, PaymentState.FAILED)
 
+    def goods_lines(self) -> list[str]:
+        """Each goods item with its quantity: ["大米 10kg", "食用油 5L"]."""
+        items = self.goods_items if isinstance(self.goods_items, list) else []
+        return [
+            f"{item.get('item', '')} {item.get('quantity', '')}".strip()
+            if isinstance(item, dict)
+            else str(item)
+            for item in items
+        ]
+
+    @property
+    def goods_line(self) -> str:
+        """The goods in one line, as lists and pages show them: 大米 10kg、食用油 5L."""
+        return "、".join(self.goods_lines())
+
     @property
     def masked_account(self) -> str:
         return f"****{self.account[-4:]}" if self.account else ""

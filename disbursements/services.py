@@ -366,7 +366,8 @@ def _signed_time(
     return min(signed_at, now)
 
 
-def _approved_proxy(payment: Payment) -> ProxyException | None:
+def approved_proxy(payment: Payment) -> ProxyException | None:
+    """The payment's latest proxy exception a supervisor approved, if any."""
     return (
         ProxyException.objects.filter(payment=payment, status=ProxyStatus.APPROVED)
         .order_by("-decided_at")
@@ -402,7 +403,7 @@ def sign(actor: User, payment: Payment, receipt: Receipt) -> Payment:
         _check_campaign(payment.campaign)
         _check_open_village(payment.campaign, payment.village)
         _refuse_unless(payment, *OPEN_STATES)
-        proxy = _approved_proxy(payment) if receipt.by_proxy else None
+        proxy = approved_proxy(payment) if receipt.by_proxy else None
         if receipt.by_proxy and proxy is None:
             raise WorkflowError(
                 _(

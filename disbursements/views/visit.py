@@ -35,8 +35,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign
 from disbursements import services
-from disbursements.choices import FailureReason, Kind, PaymentState, ProxyStatus
-from disbursements.models import Payment, ProxyException
+from disbursements.choices import FailureReason, Kind, PaymentState
+from disbursements.models import Payment
 from relief import idnumber, money
 from relief.access import requires
 from relief.choices import AreaLevel
@@ -93,22 +93,11 @@ class Row:
     done: bool
 
 
-def _goods(payment: Payment) -> str:
-    """The goods items in one line: 大米 10kg、食用油 5L."""
-    items = payment.goods_items if isinstance(payment.goods_items, list) else []
-    return "、".join(
-        " ".join(str(v) for v in item.values() if v not in (None, ""))
-        if isinstance(item, dict)
-        else str(item)
-        for item in items
-    )
-
-
 def _row(payment: Payment, today: datetime.date) -> Row:
     return Row(
         payment=payment,
         masked_id=idnumber.mask(payment.recipient_id_number),
-        goods=_goods(payment),
+        goods=payment.goods_line,
         due=payment.planned_on is None or payment.planned_on <= today,
         done=payment.settled,
     )
@@ -164,14 +153,6 @@ def day_list(request: HttpRequest, campaign: int, village: int) -> HttpResponse:
 # -- the signing page -------------------------------------------------------------------
 
 
-def _approved_proxy(payment: Payment) -> ProxyException | None:
-    return (
-        ProxyException.objects.filter(payment=payment, status=ProxyStatus.APPROVED)
-        .order_by("-decided_at")
-        .first()
-    )
-
-
 @requires(HAND_OVER)
 @require_http_methods(["GET", "POST"])
 def sign_page(request: HttpRequest, pk: int) -> HttpResponse:
@@ -189,8 +170,8 @@ def sign_page(request: HttpRequest, pk: int) -> HttpResponse:
         "address": payment.application.household.address,
         "figures": money.yuan(payment.amount),
         "capitals": money.in_capitals(payment.amount) if payment.amount >= 0 else "",
-        "goods": _goods(payment),
-        "proxy": _approved_proxy(payment) if payment.state in OPEN_STATES else None,
+        "goods": payment.goods_line,
+        "proxy": services.approved_proxy(payment) if payment.state in OPEN_STATES else None,
         "reasons": FailureReason.choices,
         "cadres": payment.cadres or request.user.get_full_name() or request.user.get_username(),
         "back": back,
