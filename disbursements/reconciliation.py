@@ -226,8 +226,9 @@ def reconcile(
             "village_id", flat=True
         )
     )
-    names = dict(Area.objects.filter(pk__in=lines).values_list("pk", "name"))
-    codes = dict(Area.objects.filter(pk__in=lines).values_list("pk", "code"))
+    names, codes = {}, {}
+    for pk, name, code in Area.objects.filter(pk__in=lines).values_list("pk", "name", "code"):
+        names[pk], codes[pk] = name, code
     if villages is not None:
         for village in villages:
             line(village.pk)
