@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "applications",
     "disbursements",
     "documents",
+    "reports",
 ]
 
 MIDDLEWARE = [

@@ -49,5 +49,6 @@ urlpatterns = [
     path("", include("applications.urls")),
     path("", include("documents.urls")),
     path("", include("disbursements.urls")),
+    path("", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]
