@@ -4,12 +4,10 @@ a URL, created first when it is a PostgreSQL one."""
 
 from __future__ import annotations
 
-import datetime
 import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -66,63 +64,33 @@ def median(timings: list[Timing]) -> Timing:
     )
 
 
-def last_sequence(village) -> int:
-    """The village's last household number on file (the bench data continues it)."""
-    from recipients.models import Household
+def households_with_heads(*args, **kwargs) -> list:
+    """recipients.generate.households_with_heads, imported once Django is set up."""
+    from recipients.generate import households_with_heads as build
 
-    last = (
-        Household.objects.filter(number__startswith=f"{village.code}-")
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
-    return int(last.rsplit("-", 1)[1]) if last else 0
+    return build(*args, **kwargs)
 
 
-def households_with_heads(
-    homes: list,
-    name_of: Callable[[int, object], str],
-    *,
-    born_from: datetime.date = datetime.date(1940, 1, 1),
-) -> list:
-    """One household per entry of `homes` (its village), numbered after the
-    village's last, each with a head named `name_of(n, household)` and a valid
-    ID number no one on file has: bulk inserts, for building bench data."""
-    from recipients.choices import Relation
-    from recipients.models import Household, Person
-    from relief import idnumber
+def measure(client, url: str, repeats: int) -> dict[str, float]:
+    """A page through Django's test client: median and p95 in ms, and its queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
 
-    used = set(Person.objects.values_list("id_number", flat=True))
-    sequence = {v.pk: last_sequence(v) for v in {v.pk: v for v in homes}.values()}
-    households = []
-    for i, home in enumerate(homes):
-        sequence[home.pk] += 1
-        households.append(
-            Household(
-                village=home,
-                number=f"{home.code}-{sequence[home.pk]:05d}",
-                address=f"{home.name}东大街{i % 199 + 1}号",
-            )
-        )
-    households = Household.objects.bulk_create(households, batch_size=1000)
-    persons, serial = [], 0
-    for n, household in enumerate(households):
-        while True:  # a valid ID number no one on file has
-            born = born_from + datetime.timedelta(days=serial // 500)
-            number = idnumber.make("130123", born, (serial % 500) * 2 + 1)
-            serial += 1
-            if number not in used:
-                used.add(number)
-                break
-        persons.append(
-            Person(
-                household=household,
-                name=name_of(n, household),
-                id_number=number,
-                birth_date=idnumber.birth_date(number),  # Person.save is bypassed
-                sex=idnumber.sex(number),
-                relation=Relation.HEAD,
-            )
-        )
-    Person.objects.bulk_create(persons, batch_size=1000)
-    return households
+    for _ in range(3):  # warm caches and the session refresh
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+    with CaptureQueriesContext(connection) as captured:
+        client.get(url)
+    queries = len(captured)  # now: later requests clear the log it reads from
+    timings = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        response = client.get(url)
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200
+    timings.sort()
+    return {
+        "median_ms": statistics.median(timings),
+        "p95_ms": timings[max(0, int(len(timings) * 0.95) - 1)],
+        "queries": queries,
+    }

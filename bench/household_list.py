@@ -18,10 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 
-from harness import ROOT, configure
+from harness import ROOT, configure, measure
 
 
 def populate(households: int) -> None:
@@ -46,30 +45,6 @@ def populate(households: int) -> None:
         # (PostgreSQL's autovacuum; on SQLite, `PRAGMA optimize`).
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
-
-
-def measure(client, url: str, repeats: int) -> dict[str, float]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    for _ in range(3):  # warm caches and the session refresh
-        response = client.get(url)
-        assert response.status_code == 200, (url, response.status_code)
-    with CaptureQueriesContext(connection) as captured:
-        client.get(url)
-    queries = len(captured)  # now: later requests clear the log it reads from
-    timings = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        response = client.get(url)
-        timings.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200
-    timings.sort()
-    return {
-        "median_ms": statistics.median(timings),
-        "p95_ms": timings[max(0, int(len(timings) * 0.95) - 1)],
-        "queries": queries,
-    }
 
 
 def main() -> None:

@@ -213,7 +213,25 @@ class Payment(models.Model):
                 name="payment_amount_is_cash_plus_goods",
             ),
         ]
-        indexes = [models.Index(fields=["campaign", "village", "state"], name="payment_village")]
+        indexes = [
+            # Every column the reconciliation adds up (disbursements.reconciliation),
+            # so it reads the index alone; it serves (campaign, village, state) too.
+            models.Index(
+                fields=[
+                    "campaign",
+                    "village",
+                    "state",
+                    "kind",
+                    "fund_source",
+                    "amount",
+                    "instalment",
+                    "planned_on",
+                    "handed_over_at",
+                    "booked_at",
+                ],
+                name="payment_figures",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.number

@@ -15,12 +15,13 @@ records. A handful of grouped queries, whatever the number of villages.
 from __future__ import annotations
 
 import datetime
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 
 from applications.choices import State
 from applications.models import Application
@@ -79,10 +80,8 @@ class Line:
         )
 
     def add(self, other: Line) -> None:
-        for name, value in asdict(other).items():
-            numeric = isinstance(value, (int, Decimal)) and not isinstance(value, bool)
-            if numeric and name != "village_id":
-                setattr(self, name, getattr(self, name) + value)
+        for name in _SUMMED:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready figures (money as text), for the closing record and the audit log."""
@@ -93,12 +92,20 @@ class Line:
         }
 
 
+# The figures a total adds up (not the ids, names and flags).
+_SUMMED = tuple(
+    f.name for f in fields(Line) if f.type in ("int", "Decimal") and f.name != "village_id"
+)
+
+
 @dataclass
 class Reconciliation:
     campaign: Campaign
     deadline: datetime.date | None
     lines: list[Line] = field(default_factory=list)
     total: Line = field(default_factory=lambda: Line(None, ""))
+    # The payments' figures per fund source id (None: no source), for the dashboard.
+    sources: dict[int | None, Line] = field(default_factory=dict)
 
 
 def disbursement_deadline(campaign: Campaign) -> datetime.date | None:
@@ -118,9 +125,14 @@ def late_filter(deadline: datetime.date | None) -> Q:
     later = Q(instalment__gt=1, handed_over_at__isnull=False, planned_on__lt=handed)
     if deadline is None:
         return later
-    first = Q(instalment=1, handed_over_at__isnull=False) & Q(
-        **{"handed_over_at__date__gt": deadline}
+    # From the first moment of the day after, in the office's time zone: a plain
+    # comparison the database makes on the stored value (handed_over_at__date
+    # would convert every row's timestamp first, in Python on SQLite).
+    zone = timezone.get_current_timezone()
+    day_after = datetime.datetime.combine(
+        deadline + datetime.timedelta(days=1), datetime.time(), tzinfo=zone
     )
+    first = Q(instalment=1, handed_over_at__gte=day_after)
     return first | later
 
 
@@ -129,11 +141,11 @@ def reconcile(
     *,
     user: User | None = None,
     villages: list[Area] | None = None,
+    area: Area | None = None,
     today: datetime.date | None = None,
 ) -> Reconciliation:
-    """The campaign's figures per village, limited to the user's areas (or to `villages`)."""
-    from django.utils import timezone
-
+    """The campaign's figures per village, limited to the user's areas, to
+    `villages`, and to the villages under `area`."""
     today = today or timezone.localdate()
     deadline = disbursement_deadline(campaign)
     apps: QuerySet[Application] = Application.objects.filter(
@@ -146,6 +158,11 @@ def reconcile(
     if villages is not None:
         apps = apps.filter(village__in=villages)
         payments = payments.filter(village__in=villages)
+    if area is not None:
+        # Through the area ids, as restrict() does: no join of every record to its area.
+        inside = Area.objects.filter(code__prefix=area.prefix).values("pk")
+        apps = apps.filter(village__in=inside)
+        payments = payments.filter(village__in=inside)
     lines: dict[int, Line] = {}
 
     def line(village_id: int) -> Line:
@@ -180,8 +197,9 @@ def reconcile(
         found.approved_count, found.approved_amount = row["n"], row["total"]
         found.unplanned_count, found.unplanned_amount = row["unplanned_n"], row["unplanned"]
         found.reached_count = row["reached_n"]
+    by_source: dict[int | None, Line] = {}
     for row in (
-        payments.values("village_id", "state", "kind")
+        payments.values("village_id", "state", "kind", "fund_source_id")
         .annotate(
             n=Count("pk"),
             total=Coalesce(Sum("amount"), ZERO),
@@ -191,26 +209,11 @@ def reconcile(
         )
         .order_by()
     ):
-        found = line(row["village_id"])
-        state, kind, n, total = row["state"], row["kind"], row["n"], row["total"]
-        if kind != Kind.PAYMENT:
-            found.corrections_amount += total
-        else:
-            found.late_count += row["late_n"]
-            found.late_amount += row["late"]
-        found.booked_amount += row["booked"]
-        if state == PaymentState.PLANNED:
-            found.planned_count += n
-            found.planned_amount += total
-        elif state == PaymentState.HANDED_OVER:
-            found.handed_over_count += n
-            found.handed_over_amount += total
-        elif state == PaymentState.SIGNED:
-            found.signed_count += n if kind == Kind.PAYMENT else 0
-            found.signed_amount += total
-        elif state == PaymentState.FAILED:
-            found.failed_count += n
-            found.failed_amount += total
+        for found in (
+            line(row["village_id"]),
+            by_source.setdefault(row["fund_source_id"], Line(None, "")),
+        ):
+            _count_payments(found, row)
     if deadline is not None and today > deadline:
         for row in (
             payments.filter(kind=Kind.PAYMENT, instalment=1, state=PaymentState.PLANNED)
@@ -233,7 +236,7 @@ def reconcile(
         for village in villages:
             line(village.pk)
             names[village.pk], codes[village.pk] = village.name, village.code
-    result = Reconciliation(campaign, deadline)
+    result = Reconciliation(campaign, deadline, sources=by_source)
     for village_id in sorted(lines, key=lambda pk: codes.get(pk, "")):
         found = lines[village_id]
         found.village = names.get(village_id, "")
@@ -241,6 +244,29 @@ def reconcile(
         result.lines.append(found)
         result.total.add(found)
     return result
+
+
+def _count_payments(found: Line, row: dict[str, Any]) -> None:
+    """Add one group of payments (of one state and kind) to a line."""
+    state, kind, n, total = row["state"], row["kind"], row["n"], row["total"]
+    if kind != Kind.PAYMENT:
+        found.corrections_amount += total
+    else:
+        found.late_count += row["late_n"]
+        found.late_amount += row["late"]
+    found.booked_amount += row["booked"]
+    if state == PaymentState.PLANNED:
+        found.planned_count += n
+        found.planned_amount += total
+    elif state == PaymentState.HANDED_OVER:
+        found.handed_over_count += n
+        found.handed_over_amount += total
+    elif state == PaymentState.SIGNED:
+        found.signed_count += n if kind == Kind.PAYMENT else 0
+        found.signed_amount += total
+    elif state == PaymentState.FAILED:
+        found.failed_count += n
+        found.failed_amount += total
 
 
 def not_reached(campaign: Campaign, village: Area) -> QuerySet[Application]:

@@ -1,0 +1,119 @@
+"""Benchmark: the campaign dashboard of a county campaign of 50,000 applications.
+
+    python bench/dashboard.py                      # SQLite, in bench/.data/
+    python bench/dashboard.py --database-url postgres://postgres@127.0.0.1:5432/relief_bench_dashboard
+
+The campaign is generated once (reports.generate: a county of 10 townships ×
+20 villages, 50,000 applications in every state, the approved ones with
+payments in every state) and reused. A county approver of the generated
+county requests, through Django's test client in process (middleware, session,
+roles, scoping, queries, SVG charts and template; no HTTP server):
+
+- baseline: a trivial signed-in page ("password changed": same middleware,
+  session and base template, no query of its own);
+- the dashboard at the county (10 townships), at one township (20 villages)
+  and at one village.
+
+Target (issue 7): the county dashboard under 300 ms median on this machine.
+Prints a table and writes bench/results/dashboard-<database>-<time>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from harness import ROOT, configure, measure
+
+
+def build(count: int):
+    from django.core.management import call_command
+    from django.db import connection
+
+    from campaigns.models import Campaign
+    from reports.generate import generate_campaign
+
+    call_command("migrate", verbosity=0)
+    name = f"基准：仪表盘 {count}"
+    campaign = Campaign.objects.filter(name=name).first()
+    if campaign is None:
+        started = time.perf_counter()
+        print(f"Generating {count:,} applications (once; the database is kept)...")
+        campaign = generate_campaign(count, name=name)
+        with connection.cursor() as cursor:  # statistics, as a production database keeps them
+            cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+        print(f"  done in {time.perf_counter() - started:.0f} s")
+    return campaign
+
+
+def county_official(campaign):
+    from relief.choices import Role
+    from relief.models import RoleAssignment, User
+
+    user, _created = User.objects.get_or_create(username="bench-county")
+    RoleAssignment.objects.get_or_create(user=user, role=Role.COUNTY_APPROVER, area=campaign.area)
+    return user
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--applications", type=int, default=50_000)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="default: sqlite:///bench/.data/dashboard-<N>.sqlite3 (never the app's own database)",
+    )
+    args = parser.parse_args()
+    url = args.database_url or f"sqlite:///bench/.data/dashboard-{args.applications}.sqlite3"
+    (ROOT / "bench/.data").mkdir(parents=True, exist_ok=True)
+    configure(url)
+    campaign = build(args.applications)
+
+    from django.db import connection
+    from django.test import Client
+
+    from applications.models import Application
+    from relief.models import Area
+
+    client = Client()
+    client.force_login(county_official(campaign))
+    township = Area.objects.filter(parent=campaign.area).order_by("code").first()
+    village = Area.objects.filter(parent=township).order_by("code").first()
+    dashboard = f"/campaigns/{campaign.pk}/dashboard/"
+    scenarios = [
+        ("baseline: trivial signed-in page", "/password/done/"),
+        ("dashboard, county (10 townships)", dashboard),
+        ("dashboard, one township (20 villages)", f"{dashboard}?area={township.pk}"),
+        ("dashboard, one village", f"{dashboard}?area={village.pk}"),
+    ]
+    count = Application.objects.filter(campaign=campaign).count()
+    print(f"\n{connection.vendor}, {count:,} applications, {args.repeats} requests per row\n")
+    print(f"{'scenario':<40} {'median ms':>10} {'p95 ms':>8} {'queries':>8} {'x baseline':>11}")
+    results, baseline = [], None
+    for label, path in scenarios:
+        figures = measure(client, path, args.repeats)
+        baseline = baseline or figures["median_ms"]
+        ratio = figures["median_ms"] / baseline
+        results.append({"scenario": label, "path": path, **figures, "ratio": ratio})
+        print(
+            f"{label:<40} {figures['median_ms']:>10.1f} {figures['p95_ms']:>8.1f}"
+            f" {figures['queries']:>8} {ratio:>10.1f}x"
+        )
+    out = ROOT / "bench/results"
+    out.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = out / f"dashboard-{connection.vendor}-{stamp}.json"
+    path.write_text(
+        json.dumps(
+            {"database": connection.vendor, "applications": count, "results": results}, indent=2
+        )
+    )
+    print(f"\nwritten to {path.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
