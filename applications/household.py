@@ -1,17 +1,18 @@
-"""What the household page shows of the workflow: the household's
-applications, the open campaigns a clerk can enter it in, its relations on
-record (回避) and any bar from aid."""
+"""What the household page shows of the workflow: the flags of the rules
+(bars from aid, yearly caps reached), the household's aid by year
+(applications.aid_history), the open campaigns a clerk can enter it in and
+its relations on record (回避)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
+from applications.aid_history import aid_history
 from applications.choices import ACTIVE
 from applications.forms import RecusalForm
-from applications.models import Application, Disqualification, Recusal
+from applications.models import Recusal
 from applications.workflow import ADD
 from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign
@@ -21,12 +22,8 @@ from relief.models import User
 
 
 def household_panel(user: User, household: Household) -> dict[str, Any]:
-    applications = (
-        Application.objects.restrict(user)
-        .filter(household=household)
-        .select_related("campaign", "category")
-        .order_by("-campaign__year", "-created_at")
-    )
+    history = aid_history(user, household)
+    applications = [aid.application for aid in history.aids]
     campaigns: list[Campaign] = []
     if user.has_perm(ADD, household):
         applied = {a.campaign_id for a in applications if a.state in ACTIVE}
@@ -42,9 +39,7 @@ def household_panel(user: User, household: Household) -> dict[str, Any]:
         "applications": applications,
         "open_campaigns": campaigns,
         "recusals": Recusal.objects.filter(household=household).select_related("user"),
-        "bars": Disqualification.objects.filter(
-            household=household, until__gte=timezone.localdate()
-        ),
+        "history": history,
         "recusal_form": RecusalForm(users=recusal_users(user, household)),
         "can_see_applications": user.has_perm("applications.view_application"),
     }

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.utils.translation import gettext as _
 
 from applications.choices import ACTIVE, COMMITTED, ObjectionStatus, State
@@ -57,6 +57,13 @@ def disqualified(apps: list[Application], on: datetime.date) -> Refusals:
     }
 
 
+def cap_counted() -> QuerySet[Application]:
+    """The applications a kind's yearly cap counts: every one holding or
+    seeking a place, drafts aside. The refusal below and the household page's
+    flags (applications.aid_history) count the same ones."""
+    return Application.objects.filter(state__in=ACTIVE - {State.DRAFT})
+
+
 def over_kind_cap(apps: list[Application]) -> Refusals:
     """At most N aids of one campaign kind per household per year (the kind's
     `per_year`), counted over every campaign of that kind and year."""
@@ -70,11 +77,11 @@ def over_kind_cap(apps: list[Application]) -> Refusals:
         earlier = _in_chunks(
             {a.household_id for a in batch},
             lambda ids, campaign=campaign: (
-                Application.objects.filter(
+                cap_counted()
+                .filter(
                     household__in=ids,
                     campaign__kind=campaign.kind_id,
                     campaign__year=campaign.year,
-                    state__in=ACTIVE - {State.DRAFT},
                 )
                 .exclude(campaign=campaign)
                 .select_related("campaign")
