@@ -35,17 +35,17 @@ from applications.forms import (
 )
 from applications.household import recusal_users
 from applications.models import Application, Attachment, Notice, Objection
+from applications.queue import my_work
 from applications.services import WorkflowError
 from campaigns.calculation import fmt
 from campaigns.models import Campaign
 from campaigns.services import due_next, working_areas
 from recipients.models import Household
 from relief.access import requires
-from relief.areacodes import level_of
 from relief.choices import AreaLevel
 from relief.models import Area, AuditEvent, User
 from relief.pagination import paginate
-from relief.scoping import allows, grants, role_permissions
+from relief.scoping import allows
 from relief.text import whole_number
 
 VIEW = "applications.view_application"
@@ -60,29 +60,6 @@ def _campaign(request: HttpRequest, pk: int) -> Campaign:
 
 def _applications(request: HttpRequest) -> QuerySet[Application]:
     return Application.objects.restrict(request.user)
-
-
-def my_work(user: User, applications: QuerySet[Application]) -> QuerySet[Application]:
-    """待我审核: the applications waiting at a stage where the user acts, in the
-    areas where they act there. The appraisal is the village's work: a township
-    clerk may record one for a village, but it is not in their queue."""
-    wanted = Q(pk__in=[])
-    for stage, perm in workflow.STAGE_PERM.items():
-        if stage == State.DRAFT or not user.has_perm(perm):
-            continue
-        areas = Area.objects.restrict(user, perm=perm)
-        if stage == State.SUBMITTED and not user.is_superuser:
-            held = role_permissions(user)
-            areas = areas.filter(
-                pk__in=[
-                    g.area_id
-                    for g in grants(user)
-                    if perm in held.get(g.role, ()) and level_of(g.area_code) == AreaLevel.VILLAGE
-                ]
-            )
-        at = Q(state=stage) | Q(state=State.RETURNED, returned_to=stage)
-        wanted |= at & Q(village__in=areas.values("pk"))
-    return applications.filter(wanted)
 
 
 @requires(VIEW)

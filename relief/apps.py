@@ -15,6 +15,14 @@ class ReliefConfig(AppConfig):
 
         post_migrate.connect(sync_role_groups, dispatch_uid="relief.sync_role_groups")
 
+        from django.contrib.auth.signals import user_logged_in
+
+        from relief.auth import record_visit
+
+        # record_visit keeps the previous sign-in and then sets last_login itself.
+        user_logged_in.disconnect(dispatch_uid="update_last_login")
+        user_logged_in.connect(record_visit, dispatch_uid="relief.record_visit")
+
 
 class ReliefAdminConfig(admin_apps.AdminConfig):
     """Django's admin site, for superusers only (see relief.admin_site)."""

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
 from django.db import models
+from django.utils import timezone
 
 from relief import scoping
 
@@ -43,3 +44,12 @@ class RoleBackend(ModelBackend):
         return user_obj.is_active and any(
             perm.startswith(f"{app_label}.") for perm in self.get_all_permissions(user_obj)
         )
+
+
+def record_visit(sender: Any, user: Any, **kwargs: Any) -> None:
+    """On sign-in the last sign-in becomes the previous visit (the overview's
+    "changed since"), then last_login moves to now. It stands in for Django's
+    update_last_login, which would overwrite last_login before it is read."""
+    user.previous_visit = user.last_login
+    user.last_login = timezone.now()
+    user.save(update_fields=["previous_visit", "last_login"])

@@ -49,6 +49,11 @@ class User(AbstractUser):
         help_text=_("The area whose administrators manage this account."),
     )
 
+    # The sign-in before the current one: the overview lists what changed since.
+    previous_visit = models.DateTimeField(
+        _("previous visit"), null=True, blank=True, editable=False
+    )
+
     objects = UserManager()
     scope_path = "area"
     REQUIRED_FIELDS = ["name"]
