@@ -11,6 +11,7 @@ NAVIGATION = [
     (_("Overview"), "home", None),
     (_("Campaigns"), "campaigns:campaign_list", "campaigns.view_campaign"),
     (_("Households"), "recipients:household_list", "recipients.view_household"),
+    (_("Statistics"), "reports:statistics", "applications.view_application"),
     (_("Home visits"), "disbursements:visit_start", "disbursements.hand_over_payment"),
     (_("Verify a ledger"), "disbursements:verify_ledger", "disbursements.verify_ledger"),
     (_("Areas"), "area_list", "relief.view_area"),

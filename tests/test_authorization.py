@@ -274,6 +274,28 @@ EXPECTED: dict[str, tuple[Callable[[SimpleNamespace], list], dict[str, int]]] = 
     # Signed ledgers: auditors, the finance office and the leadership check them.
     "disbursements:verify_ledger": (lambda o: [], rule(LEDGER_VERIFIERS)),
     "disbursements:public_keys": (lambda o: [], rule(LEDGER_VERIFIERS)),
+    # Reports: the dashboard of T1's campaign (T2 does not see it), statistics
+    # and comparisons over whatever campaigns and areas the user sees.
+    "reports:dashboard": (
+        lambda o: [o.open_campaign.pk],
+        rule(APPLICATION_READERS, outside={"township_clerk_t2"}),
+    ),
+    "reports:summary_pdf": (
+        lambda o: [o.paying.pk],
+        rule(APPLICATION_READERS, outside={"township_clerk_t2"}),
+    ),
+    "reports:summary_xlsx": (
+        lambda o: [o.paying.pk],
+        rule(APPLICATION_READERS, outside={"township_clerk_t2"}),
+    ),
+    "reports:statistics": (lambda o: [], rule(APPLICATION_READERS)),
+    "reports:statistics_xlsx": (lambda o: [], rule(APPLICATION_READERS)),
+    "reports:comparison": (lambda o: [], rule(APPLICATION_READERS)),
+    # T1's two 送温暖 campaigns are compared; township T2 sees no campaign: nothing to compare.
+    "reports:comparison_xlsx": (
+        lambda o: [],
+        rule(APPLICATION_READERS, outside={"township_clerk_t2"}),
+    ),
     # A background job is its owner's (clerk_a's) alone.
     "job_detail": (lambda o: [o.job.pk], rule({"clerk_a"}, outside=set(SIGNED_IN) - {"clerk_a"})),
     "job_progress": (
