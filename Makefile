@@ -45,6 +45,7 @@ bench: setup
 	$(PY) bench/import_roster.py
 	$(PY) bench/ledger_export.py
 	$(PY) bench/notice_pdf.py
+	$(PY) bench/dashboard.py
 
 # Refresh the translation catalogue after changing user-facing strings.
 messages: $(VENV)/.installed

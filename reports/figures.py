@@ -8,10 +8,13 @@ with the child area.
 
 Everything is a grouped query over the campaign's records, so the number of
 queries does not depend on the number of applications, payments or areas:
-applications by village and state (the funnel, each area's progress and who
-is late), by category, by fund source; payments by fund source and state;
-and the 三个一 reconciliation (disbursements.reconciliation) by village.
-Villages are rolled up to the child areas in Python by their code prefix.
+one pass over the applications by village, state, category and fund source
+(the funnel, each area's progress, who is late, the categories and the money
+approved per source), and the 三个一 reconciliation
+(disbursements.reconciliation), whose payments also give each fund source's
+handed-over, signed and returned money. Both read covering indexes
+(application_figures, payment_figures), not the wide rows. Villages are rolled
+up to the child areas in Python by their code prefix.
 """
 
 from __future__ import annotations

@@ -81,3 +81,26 @@ def test_a_county_official_drills_down_to_a_village_and_exports(
         if cell is not None
     )
     assert campaign.name in text and "城关镇" in text
+
+
+def test_a_township_supervisor_starts_from_the_overview(transactional_db, open_page, people, areas):
+    from applications.queue import my_work
+
+    campaign = generate_campaign(240, area=areas.county, name="县级慰问（浏览器）")
+    mine = my_work(people.supervisor, Application.objects.filter(campaign=campaign)).count()
+    assert mine > 0
+    page = open_page()
+    sign_in(page, "supervisor")
+    # The overview: the applications at the supervisor's step, linked to the queue.
+    row = page.locator("#waiting tr[data-kind='applications']").filter(has_text=campaign.name)
+    assert int(row.get_attribute("data-count")) == mine
+    screenshot(page, "overview-supervisor")
+    row.locator("a").first.click()
+    page.wait_for_url(f"**/campaigns/{campaign.pk}/applications/?mine=1")
+
+    # The dashboard opens at the supervisor's township, with its villages only.
+    page.goto(f"/campaigns/{campaign.pk}/dashboard/")
+    assert page.inner_text("#current-area") == "城关镇"
+    names = page.locator("#table-areas tbody tr td:first-child").all_inner_texts()
+    assert [n.strip() for n in names] == ["东关村", "西关村"]
+    assert "东岭乡" not in page.inner_text("main")
