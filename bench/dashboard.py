@@ -21,10 +21,9 @@ Prints a table and writes bench/results/dashboard-<database>-<time>.json.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
-from harness import ROOT, configure, measure
+from harness import ROOT, configure, pages
 
 
 def build(count: int):
@@ -73,7 +72,6 @@ def main() -> None:
     configure(url)
     campaign = build(args.applications)
 
-    from django.db import connection
     from django.test import Client
 
     from applications.models import Application
@@ -91,28 +89,12 @@ def main() -> None:
         ("dashboard, one village", f"{dashboard}?area={village.pk}"),
     ]
     count = Application.objects.filter(campaign=campaign).count()
-    print(f"\n{connection.vendor}, {count:,} applications, {args.repeats} requests per row\n")
-    print(f"{'scenario':<40} {'median ms':>10} {'p95 ms':>8} {'queries':>8} {'x baseline':>11}")
-    results, baseline = [], None
-    for label, path in scenarios:
-        figures = measure(client, path, args.repeats)
-        baseline = baseline or figures["median_ms"]
-        ratio = figures["median_ms"] / baseline
-        results.append({"scenario": label, "path": path, **figures, "ratio": ratio})
-        print(
-            f"{label:<40} {figures['median_ms']:>10.1f} {figures['p95_ms']:>8.1f}"
-            f" {figures['queries']:>8} {ratio:>10.1f}x"
-        )
-    out = ROOT / "bench/results"
-    out.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = out / f"dashboard-{connection.vendor}-{stamp}.json"
-    path.write_text(
-        json.dumps(
-            {"database": connection.vendor, "applications": count, "results": results}, indent=2
-        )
+    pages(
+        "dashboard",
+        [(label, client, path) for label, path in scenarios],
+        args.repeats,
+        applications=count,
     )
-    print(f"\nwritten to {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

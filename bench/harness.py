@@ -94,3 +94,34 @@ def measure(client, url: str, repeats: int) -> dict[str, float]:
         "p95_ms": timings[max(0, int(len(timings) * 0.95) - 1)],
         "queries": queries,
     }
+
+
+def pages(name: str, scenarios: list, repeats: int, **about: object) -> None:
+    """Measure (label, client, path) scenarios, the first being the baseline:
+    print a table with each one's ratio to it, and write
+    bench/results/<name>-<database>-<time>.json with `about` (what was on file)."""
+    import json
+
+    from django.db import connection
+
+    facts = ", ".join(f"{v:,} {k}" if isinstance(v, int) else f"{k} {v}" for k, v in about.items())
+    print(f"\n{connection.vendor}, {facts}, {repeats} requests per row\n")
+    print(f"{'scenario':<40} {'median ms':>10} {'p95 ms':>8} {'queries':>8} {'x baseline':>11}")
+    results, baseline = [], None
+    for label, client, path in scenarios:
+        figures = measure(client, path, repeats)
+        baseline = baseline or figures["median_ms"]
+        ratio = figures["median_ms"] / baseline
+        results.append({"scenario": label, "path": path, **figures, "ratio": ratio})
+        print(
+            f"{label:<40} {figures['median_ms']:>10.1f} {figures['p95_ms']:>8.1f}"
+            f" {figures['queries']:>8} {ratio:>10.1f}x"
+        )
+    out = ROOT / "bench/results"
+    out.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = out / f"{name}-{connection.vendor}-{stamp}.json"
+    path.write_text(
+        json.dumps({"database": connection.vendor, **about, "results": results}, indent=2)
+    )
+    print(f"\nwritten to {path.relative_to(ROOT)}")

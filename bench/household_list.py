@@ -17,10 +17,9 @@ Prints a table and writes bench/results/household_list-<database>-<time>.json.
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
-from harness import ROOT, configure, measure
+from harness import ROOT, configure, pages
 
 
 def populate(households: int) -> None:
@@ -64,7 +63,6 @@ def main() -> None:
     configure(url)
     populate(args.households)
 
-    from django.db import connection
     from django.test import Client
 
     from recipients.models import Household
@@ -89,30 +87,7 @@ def main() -> None:
         ("list, village clerk, page 1", village, "/households/"),
         ("household page", county, f"/households/{sample.pk}/"),
     ]
-    results = []
-    print(f"\n{connection.vendor}, {total:,} households, {args.repeats} requests per row\n")
-    print(f"{'scenario':<38} {'median ms':>10} {'p95 ms':>8} {'queries':>8} {'x baseline':>11}")
-    baseline = None
-    for label, client, path in scenarios:
-        figures = measure(client, path, args.repeats)
-        baseline = baseline or figures["median_ms"]
-        ratio = figures["median_ms"] / baseline
-        results.append({"scenario": label, "path": path, **figures, "ratio": ratio})
-        print(
-            f"{label:<38} {figures['median_ms']:>10.1f} {figures['p95_ms']:>8.1f}"
-            f" {figures['queries']:>8} {ratio:>10.1f}x"
-        )
-
-    out = ROOT / "bench/results"
-    out.mkdir(exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = out / f"household_list-{connection.vendor}-{stamp}.json"
-    path.write_text(
-        json.dumps(
-            {"database": connection.vendor, "households": total, "results": results}, indent=2
-        )
-    )
-    print(f"\nwritten to {path.relative_to(ROOT)}")
+    pages("household_list", scenarios, args.repeats, households=total)
 
 
 if __name__ == "__main__":
