@@ -39,6 +39,22 @@ ACTIVE = frozenset(set(State.values) - {State.REJECTED, State.WITHDRAWN})
 COMMITTED = frozenset({State.AWAITING_COUNTY, State.APPROVED})
 # A returned application does not hold budget; it must be approved again.
 
+# A deadline for an application list is not met while applications of an area
+# still wait at these stages (as far as the records tell). Drafts count only
+# for the applications deadline: a draft left after it is on its way to no list.
+BEHIND_DEADLINE: dict[str, tuple[str, ...]] = {
+    "applications": (State.DRAFT,),
+    "village_list": (State.SUBMITTED,),
+    "township_list": (State.SUBMITTED, State.APPRAISED),
+    "notice": (
+        State.SUBMITTED,
+        State.APPRAISED,
+        State.FIRST_REVIEWED,
+        State.REVIEWED,
+        State.IN_NOTICE,
+    ),
+}
+
 
 class HardshipCause(models.TextChoices):
     """致困原因, as the national hardship registers list them."""

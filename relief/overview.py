@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from applications import workflow
-from applications.choices import ObjectionStatus, State
+from applications.choices import BEHIND_DEADLINE, ObjectionStatus, State
 from applications.models import Application, AppraisalMeeting, Notice, Objection
 from applications.queue import my_work
 from campaigns.calculation import money
@@ -53,21 +53,6 @@ VIEW_AUDIT = "relief.view_auditevent"
 # Payments are still handed over and signed for in a closed campaign.
 PAYING = (CampaignStatus.OPEN, CampaignStatus.CLOSED)
 
-# A deadline is not met while applications of the user's areas still wait at
-# these stages (as far as the records tell). Drafts count only for the
-# applications deadline: a draft left after it is not on its way to any list.
-BEFORE = {
-    Deliverable.APPLICATIONS: (State.DRAFT,),
-    Deliverable.VILLAGE_LIST: (State.SUBMITTED,),
-    Deliverable.TOWNSHIP_LIST: (State.SUBMITTED, State.APPRAISED),
-    Deliverable.NOTICE: (
-        State.SUBMITTED,
-        State.APPRAISED,
-        State.FIRST_REVIEWED,
-        State.REVIEWED,
-        State.IN_NOTICE,
-    ),
-}
 # Where the work of each application deliverable is done: the queue at that stage.
 QUEUE_STATE = {
     Deliverable.APPLICATIONS: State.DRAFT,
@@ -436,7 +421,7 @@ def _outstanding(user: User, campaigns: list[Campaign]) -> dict[int, Counter]:
         for row in rows:
             stage = row["returned_to"] if row["state"] == State.RETURNED else row["state"]
             found = missing[row["campaign_id"]]
-            for deliverable, stages in BEFORE.items():
+            for deliverable, stages in BEHIND_DEADLINE.items():
                 found[deliverable] += row["n"] if stage in stages else 0
             if row["state"] == State.APPROVED:
                 found[Deliverable.DISBURSEMENT] += row["unplanned"]
@@ -459,7 +444,7 @@ def _outstanding(user: User, campaigns: list[Campaign]) -> dict[int, Counter]:
 
 
 def _readable(user: User, deliverable: str) -> bool:
-    if deliverable in BEFORE:
+    if deliverable in BEHIND_DEADLINE:
         return user.has_perm(VIEW_APPLICATION)
     if deliverable in PAYMENT_DELIVERABLES:
         return user.has_perm(payments.VIEW)

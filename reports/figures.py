@@ -30,7 +30,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from applications.choices import ACTIVE, State
+from applications.choices import ACTIVE, BEHIND_DEADLINE, State
 from applications.models import Application
 from campaigns.calculation import money
 from campaigns.choices import Deliverable
@@ -44,15 +44,7 @@ VIEW = "applications.view_application"
 ZERO = Decimal("0.00")
 AMOUNT = Coalesce("amount", F("cash") + F("goods"))
 
-# The applications of an area that have not yet delivered what a deadline
-# asks for: those still in a state before the deliverable is done.
 _FORWARD = State.forward()
-BEHIND: dict[str, frozenset[str]] = {
-    Deliverable.APPLICATIONS: frozenset({State.DRAFT}),
-    Deliverable.VILLAGE_LIST: frozenset(_FORWARD[: _FORWARD.index(State.APPRAISED)]),
-    Deliverable.TOWNSHIP_LIST: frozenset(_FORWARD[: _FORWARD.index(State.REVIEWED)]),
-    Deliverable.NOTICE: frozenset(_FORWARD[: _FORWARD.index(State.IN_NOTICE) + 1]),
-}
 
 
 @dataclass
@@ -343,7 +335,7 @@ def _deadlines(
     for deadline in campaign.deadlines.all():
         behind: list[tuple[AreaLine, int]] = []
         passed = deadline.due_on < today
-        states = BEHIND.get(deadline.deliverable)
+        states = BEHIND_DEADLINE.get(deadline.deliverable)
         for line in lines:
             if states is not None:
                 waiting = sum(line.states[s].count for s in states if s in line.states)
