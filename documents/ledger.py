@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from os import PathLike
 from pathlib import Path
-from typing import IO, Any, NamedTuple
+from typing import IO, Any, NamedTuple, Protocol
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
@@ -778,8 +778,16 @@ def prepare(ws: Sheet, widths: Sequence[int], *, title_rows: int, landscape: boo
     ws.oddFooter.center.text = _("Page &P of &N")
 
 
+class Titled(Protocol):
+    """What the first two title rows show: a campaign, or a heading standing
+    for several (reports.statistics_xlsx)."""
+
+    issuer: str
+    name: str
+
+
 def write_title(
-    ws: Sheet, cells: Cells, campaign: Campaign, title: str, width: int, note: str = ""
+    ws: Sheet, cells: Cells, campaign: Titled, title: str, width: int, note: str = ""
 ) -> None:
     """The title rows (TITLE_ROWS of them): issuer, campaign, the document's
     title, then `note` and the export time."""

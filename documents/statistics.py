@@ -29,6 +29,7 @@ from documents.ledger import (
     Cells,
     Destination,
     Sheet,
+    Titled,
     column_sum,
     ledger_labels,
     no_fund_source,
@@ -83,29 +84,34 @@ def write_statistics(campaign: Campaign, out: Destination) -> dict[str, Any]:
         "all": _sum(by_state.values()),
     }
 
+    village_lines = [
+        [matrix.get((category, village), Figure(0, ZERO)) for category in category_names.values()]
+        for village in village_names
+    ]
     book = Workbook(write_only=True)
     scope_approved = pgettext("statistics", "Approved applications.")
     for title, amounts in (
         (pgettext("sheet", "Households by category"), False),
         (pgettext("sheet", "Amounts by category"), True),
     ):
-        _write_matrix(
+        write_matrix(
             book.create_sheet(title),
             campaign,
+            str(pgettext("ledger", "Village")),
             list(category_names.values()),
             village_names,
-            matrix,
+            village_lines,
             amounts=amounts,
             note=scope_approved,
         )
-    _write_table(
+    write_table(
         book.create_sheet(_("By fund source")),
         campaign,
         [(_("Fund source"), 18), (pgettext("ledger", "Payer"), 30)],
         [((name, payer), by_source[name]) for name, payer in source_lines.values()],
         note=scope_approved,
     )
-    _write_table(
+    write_table(
         book.create_sheet(pgettext("sheet", "By state")),
         campaign,
         [(_("State"), 22)],
@@ -144,34 +150,35 @@ def _totals_by(matrix: dict[tuple[str, str], Figure], index: int) -> dict[str, F
     return {key: _sum(figures) for key, figures in groups.items()}
 
 
-def _write_matrix(
+def write_matrix(
     ws: Sheet,
-    campaign: Campaign,
+    head: Titled,
+    place_header: str,
     categories: Sequence[str],
-    villages: Sequence[str],
-    matrix: dict[tuple[str, str], Figure],
+    places: Sequence[str],
+    lines: Sequence[Sequence[Figure]],
     *,
     amounts: bool,
     note: str,
 ) -> None:
-    """Villages down, categories across (a county has hundreds of villages and
-    a campaign a handful of categories), a total column and a total row."""
+    """Places down (a county has hundreds of villages and a campaign a
+    handful of categories), categories across, a total column and a total
+    row; `lines` holds each place's figures in the categories' order."""
     cells = Cells(ws)
     width = len(categories) + 2
     prepare(ws, [16, *([14] * len(categories)), 15], title_rows=TITLE_ROWS)
     ws.freeze_panes = f"B{FIRST_ROW}"
-    write_title(ws, cells, campaign, ws.title, width, note)
-    ws.append(cells.headers([str(pgettext("ledger", "Village")), *categories, _("Total")]))
+    write_title(ws, cells, head, ws.title, width, note)
+    ws.append(cells.headers([place_header, *categories, _("Total")]))
     last_category = get_column_letter(len(categories) + 1)
-    for row, village in enumerate(villages, start=FIRST_ROW):
-        figures = [matrix.get((category, village), Figure(0, ZERO)) for category in categories]
+    for row, (place, figures) in enumerate(zip(places, lines, strict=True), start=FIRST_ROW):
         row_sum = f"=SUM(B{row}:{last_category}{row})" if categories else 0
         if amounts:
             values = [cells.money(f.amount) for f in figures] + [cells.money(row_sum)]
         else:
             values = [f.count for f in figures] + [row_sum]
-        ws.append([cells.text(village), *values])
-    last = FIRST_ROW + len(villages) - 1
+        ws.append([cells.text(place), *values])
+    last = FIRST_ROW + len(places) - 1
     ws.append(
         [
             cells.total_label(_("Total")),
@@ -183,9 +190,9 @@ def _write_matrix(
     )
 
 
-def _write_table(
+def write_table(
     ws: Sheet,
-    campaign: Campaign,
+    campaign: Titled,
     key_headers: Sequence[tuple[str, int]],
     lines: Sequence[tuple[tuple[str, ...], Figure]],
     *,

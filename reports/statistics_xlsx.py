@@ -11,10 +11,9 @@ from typing import Any, NamedTuple
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
 
 from documents.ledger import TITLE_ROWS, Cells, Destination, Sheet, column_sum, prepare, write_title
-from documents.statistics import Figure
+from documents.statistics import Figure, write_matrix, write_table
 from reports.statistics import (
     ComparedLine,
     Comparison,
@@ -58,83 +57,31 @@ def write_statistics_xlsx(stats: Statistics, out: Destination) -> None:
         (pgettext("sheet", "Households by category"), False),
         (pgettext("sheet", "Amounts by category"), True),
     ):
-        _write_matrix(
-            book.create_sheet(sheet), title, note, stats.categories, places, lines, amounts=amounts
+        write_matrix(
+            book.create_sheet(sheet),
+            title,
+            _("Area"),
+            stats.categories,
+            places,
+            lines,
+            amounts=amounts,
+            note=note,
         )
-    _write_table(
+    write_table(
         book.create_sheet(_("By fund source")),
         title,
-        note,
-        _("Fund source"),
-        list(stats.by_fund_source.items()),
+        [(_("Fund source"), 24)],
+        [((key,), figure) for key, figure in stats.by_fund_source.items()],
+        note=note,
     )
-    _write_table(
+    write_table(
         book.create_sheet(pgettext("sheet", "By state")),
         title,
-        f"{note} {pgettext('statistics', 'Every state, the other filters applied.')}",
-        _("State"),
-        stats.state_lines,
+        [(_("State"), 24)],
+        [((key,), figure) for key, figure in stats.state_lines],
+        note=f"{note} {pgettext('statistics', 'Every state, the other filters applied.')}",
     )
     book.save(out)
-
-
-def _write_matrix(
-    ws: Sheet,
-    title: Any,
-    note: str,
-    categories: Sequence[str],
-    places: Sequence[str],
-    lines: Sequence[Sequence[Figure]],
-    *,
-    amounts: bool,
-) -> None:
-    """Areas down, categories across, a total column and a total row."""
-    cells = Cells(ws)
-    width = len(categories) + 2
-    prepare(ws, [16, *([14] * len(categories)), 15], title_rows=TITLE_ROWS)
-    ws.freeze_panes = f"B{FIRST_ROW}"
-    write_title(ws, cells, title, ws.title, width, note)
-    ws.append(cells.headers([_("Area"), *categories, _("Total")]))
-    last_category = get_column_letter(len(categories) + 1)
-    for row, (place, figures) in enumerate(zip(places, lines, strict=True), start=FIRST_ROW):
-        row_sum = f"=SUM(B{row}:{last_category}{row})" if categories else 0
-        if amounts:
-            values = [cells.money(f.amount) for f in figures] + [cells.money(row_sum)]
-        else:
-            values = [f.count for f in figures] + [row_sum]
-        ws.append([cells.text(place), *values])
-    last = FIRST_ROW + len(places) - 1
-    ws.append(
-        [
-            cells.total_label(_("Total")),
-            *(
-                cells.total(column_sum(col, FIRST_ROW, last), money=amounts)
-                for col in range(2, width + 1)
-            ),
-        ]
-    )
-
-
-def _write_table(
-    ws: Sheet, title: Any, note: str, key_header: str, lines: Sequence[tuple[str, Figure]]
-) -> None:
-    """A key column, count and amount per line, and a total row."""
-    cells = Cells(ws)
-    headers = [(key_header, 24), (pgettext("statistics", "Households"), 10), (_("Amount"), 16)]
-    prepare(ws, [w for _h, w in headers], title_rows=TITLE_ROWS, landscape=False)
-    ws.freeze_panes = f"A{FIRST_ROW}"
-    write_title(ws, cells, title, ws.title, len(headers), note)
-    ws.append(cells.headers(h for h, _w in headers))
-    for key, figure in lines:
-        ws.append([cells.text(key), figure.count, cells.money(figure.amount)])
-    last = FIRST_ROW + len(lines) - 1
-    ws.append(
-        [
-            cells.total_label(_("Total")),
-            cells.total(column_sum(2, FIRST_ROW, last)),
-            cells.total(column_sum(3, FIRST_ROW, last), money=True),
-        ]
-    )
 
 
 # -- the comparison -----------------------------------------------------------------------
