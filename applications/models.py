@@ -159,7 +159,10 @@ class Application(models.Model):
             models.Index(fields=["campaign", "state", "village"], name="application_queue"),
             models.Index(fields=["fund_source", "state"], name="application_fund_state"),
             # Every column the dashboard and the reconciliation add up, so they
-            # read this index alone, not 50,000 wide rows (reports.figures).
+            # read this index alone, not 50,000 wide rows (reports.figures),
+            # and the id the reconciliation looks each application's payments
+            # up by (SQLite keeps the rowid in every index; PostgreSQL would
+            # otherwise fetch every approved row from the table for it).
             models.Index(
                 fields=[
                     "campaign",
@@ -171,6 +174,7 @@ class Application(models.Model):
                     "amount",
                     "cash",
                     "goods",
+                    "id",
                 ],
                 name="application_figures",
             ),

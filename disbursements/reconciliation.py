@@ -15,10 +15,12 @@ records. A handful of grouped queries, whatever the number of villages.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, fields
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
@@ -60,6 +62,7 @@ class Line:
     late_amount: Decimal = ZERO
     overdue_count: int = 0  # still not handed over, deadline passed
     closed: bool = False
+    village_code: str = ""
 
     @property
     def pending_count(self) -> int:
@@ -88,7 +91,7 @@ class Line:
         return {
             k: str(v) if isinstance(v, Decimal) else v
             for k, v in asdict(self).items()
-            if k not in ("village_id", "village")
+            if k not in ("village_id", "village", "village_code")
         }
 
 
@@ -153,16 +156,16 @@ def reconcile(
     )
     payments: QuerySet[Payment] = Payment.objects.filter(campaign=campaign)
     if user is not None:
-        apps = apps.restrict(user, perm=VIEW)
-        payments = payments.restrict(user, perm=VIEW)
-    if villages is not None:
-        apps = apps.filter(village__in=villages)
-        payments = payments.filter(village__in=villages)
-    if area is not None:
+        apps = apps.restrict(user, perm=VIEW, within=area)
+        payments = payments.restrict(user, perm=VIEW, within=area)
+    elif area is not None:
         # Through the area ids, as restrict() does: no join of every record to its area.
         inside = Area.objects.filter(code__prefix=area.prefix).values("pk")
         apps = apps.filter(village__in=inside)
         payments = payments.filter(village__in=inside)
+    if villages is not None:
+        apps = apps.filter(village__in=villages)
+        payments = payments.filter(village__in=villages)
     lines: dict[int, Line] = {}
 
     def line(village_id: int) -> Line:
@@ -170,33 +173,13 @@ def reconcile(
             lines[village_id] = Line(village_id, "")
         return lines[village_id]
 
-    approved_amount = Coalesce(Sum(Coalesce("amount", F("cash") + F("goods"))), ZERO)
-    has_payment = Exists(Payment.objects.filter(application=OuterRef("pk")))
-    reached = Exists(
-        Payment.objects.filter(
-            application=OuterRef("pk"),
-            kind=Kind.PAYMENT,
-            state__in=(PaymentState.HANDED_OVER, PaymentState.SIGNED),
-        )
-    )
-    for row in (
-        apps.annotate(planned=has_payment, reached=reached)
-        .values("village_id")
-        .annotate(
-            n=Count("pk"),
-            total=approved_amount,
-            unplanned_n=Count("pk", filter=Q(planned=False)),
-            unplanned=Coalesce(
-                Sum(Coalesce("amount", F("cash") + F("goods")), filter=Q(planned=False)), ZERO
-            ),
-            reached_n=Count("pk", filter=Q(reached=True)),
-        )
-        .order_by()
-    ):
-        found = line(row["village_id"])
-        found.approved_count, found.approved_amount = row["n"], row["total"]
-        found.unplanned_count, found.unplanned_amount = row["unplanned_n"], row["unplanned"]
-        found.reached_count = row["reached_n"]
+    for village_id, n, total, unplanned_n, unplanned, reached_n in _approved(campaign, apps):
+        found = line(village_id)
+        found.approved_count += n
+        found.approved_amount += total
+        found.unplanned_count += unplanned_n
+        found.unplanned_amount += unplanned
+        found.reached_count += reached_n
     by_source: dict[int | None, Line] = {}
     for row in (
         payments.values("village_id", "state", "kind", "fund_source_id")
@@ -225,9 +208,9 @@ def reconcile(
         for found in lines.values():
             found.overdue_count += found.unplanned_count
     closed = set(
-        VillageClosing.objects.filter(campaign=campaign, village_id__in=lines).values_list(
-            "village_id", flat=True
-        )
+        VillageClosing.objects.filter(campaign=campaign, village_id__in=lines)
+        .order_by()  # not the model's ordering: it joins the campaign and the area
+        .values_list("village_id", flat=True)
     )
     names, codes = {}, {}
     for pk, name, code in Area.objects.filter(pk__in=lines).values_list("pk", "name", "code"):
@@ -240,10 +223,65 @@ def reconcile(
     for village_id in sorted(lines, key=lambda pk: codes.get(pk, "")):
         found = lines[village_id]
         found.village = names.get(village_id, "")
+        found.village_code = codes.get(village_id, "")
         found.closed = village_id in closed
         result.lines.append(found)
         result.total.add(found)
     return result
+
+
+def _approved(
+    campaign: Campaign, apps: QuerySet[Application]
+) -> Iterator[tuple[int, int, Decimal, int, Decimal, int]]:
+    """Per village: the approved applications (count, amount), those without
+    any payment yet (unplanned) and those handed something (reached).
+
+    Each database gets the shape it runs fastest (bench/dashboard.py, 25,000
+    approved applications): PostgreSQL hashes the campaign's payments once and
+    groups the applications by the two flags (~60 ms; under FILTERs ~100 ms).
+    SQLite looks the flags up per application and would sort every row to
+    group by them (~125 ms), so it aggregates under FILTERs instead, with the
+    unplanned test on the payments' application index and the reached one
+    against the list of reached applications it builds once (~85 ms).
+    """
+    amount = Coalesce("amount", F("cash") + F("goods"))
+    approved = Coalesce(Sum(amount), ZERO)
+    planned = Exists(Payment.objects.filter(application=OuterRef("pk")))
+    handed = Payment.objects.filter(
+        kind=Kind.PAYMENT, state__in=(PaymentState.HANDED_OVER, PaymentState.SIGNED)
+    )
+    if connection.vendor == "postgresql":
+        reached = Exists(handed.filter(application=OuterRef("pk")))
+        for row in (
+            apps.annotate(planned=planned, reached=reached)
+            .values_list("village_id", "planned", "reached")
+            .annotate(n=Count("pk"), total=approved)
+            .order_by()
+        ):
+            village_id, is_planned, is_reached, n, total = row
+            yield (
+                village_id,
+                n,
+                total,
+                0 if is_planned else n,
+                ZERO if is_planned else total,
+                n if is_reached else 0,
+            )
+        return
+    unplanned = Q(~planned)
+    yield from (
+        apps.values_list("village_id")
+        .annotate(
+            n=Count("pk"),
+            total=approved,
+            unplanned_n=Count("pk", filter=unplanned),
+            unplanned=Coalesce(Sum(amount, filter=unplanned), ZERO),
+            reached_n=Count(
+                "pk", filter=Q(pk__in=handed.filter(campaign=campaign).values("application_id"))
+            ),
+        )
+        .order_by()
+    )
 
 
 def _count_payments(found: Line, row: dict[str, Any]) -> None:

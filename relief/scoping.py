@@ -161,27 +161,48 @@ def allows(user: AnyUser, perm: str, obj: models.Model) -> bool:
 class ScopedQuerySet(models.QuerySet):
     """A queryset that can be narrowed to what a user may see or act on."""
 
-    def restrict(self, user: AnyUser, action: str = "view", *, perm: str | None = None) -> Self:
-        """Records inside the areas where the user holds `perm`.
+    def restrict(
+        self,
+        user: AnyUser,
+        action: str = "view",
+        *,
+        perm: str | None = None,
+        within: Area | None = None,
+    ) -> Self:
+        """Records inside the areas where the user holds `perm` (and inside
+        the area `within`, when given).
 
         `perm` defaults to "<app>.<action>_<model>" for this queryset's model;
         pass another model's permission to ask, say, which villages a user may
         add households in: Area.objects.restrict(user, perm="recipients.add_household").
         """
+        from relief.models import Area
+
         perm = perm or perm_name(self.model, action)
         prefixes = area_prefixes(user, perm)
+        path = self.model.scope_path
+        result = self
+        if within is not None and not (
+            prefixes is not None
+            and not _reaches_down(self.model, perm)
+            and all(p.startswith(within.prefix) for p in prefixes)
+        ):
+            # Unless everything the user may see lies inside `within` already
+            # (a county official at the county: one filter, not the same twice).
+            if path:
+                inner = Area.objects.filter(code__prefix=within.prefix).values("pk")
+                result = result.filter(**{f"{path}__in": inner})
+            else:
+                result = result.filter(code__prefix=within.prefix)
         if prefixes is None:
-            return self
+            return result
         if not prefixes:
-            return self.none()
+            return result.none()
         inside = reduce(or_, (models.Q(code__prefix=p) for p in prefixes))
         if _reaches_down(self.model, perm):
             inside |= models.Q(code__in=covering_codes(user, perm))
-        path = self.model.scope_path
         if not path:
-            return self.filter(inside)
+            return result.filter(inside)
         # Through the ids of the areas inside, so the database reads the records
         # from their area's index instead of joining every record to its area.
-        from relief.models import Area
-
-        return self.filter(**{f"{path}__in": Area.objects.filter(inside).values("pk")})
+        return result.filter(**{f"{path}__in": Area.objects.filter(inside).values("pk")})

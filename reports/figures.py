@@ -14,7 +14,9 @@ approved per source), and the 三个一 reconciliation
 (disbursements.reconciliation), whose payments also give each fund source's
 handed-over, signed and returned money. Both read covering indexes
 (application_figures, payment_figures), not the wide rows. Villages are rolled
-up to the child areas in Python by their code prefix.
+up to the child areas in Python by their code prefix. (Grouping by the child
+areas' code digits in the database instead returns fewer rows but joins and
+sorts every application: slower on SQLite, no faster on PostgreSQL.)
 """
 
 from __future__ import annotations
@@ -202,32 +204,47 @@ def dashboard(
 ) -> Dashboard:
     today = today or timezone.localdate()
     prefixes = area_prefixes(user, VIEW)
-    inside = Area.objects.filter(code__prefix=area.prefix).values("pk")
-    applications: QuerySet[Application] = Application.objects.restrict(user, perm=VIEW).filter(
-        campaign=campaign, village__in=inside
-    )
-    # One pass over the applications (an index covers the columns it reads).
-    rows = list(
-        applications.values("village_id", "state", "category_id", "fund_source_id")
+    applications: QuerySet[Application] = Application.objects.restrict(
+        user, perm=VIEW, within=area
+    ).filter(campaign=campaign)
+    # One pass over the applications (an index covers the columns it reads, in
+    # the order it groups them), folded here into the two shapes the figures
+    # need: per village and state, and per state, category and fund source.
+    per_village: dict[tuple[int, str], list[Any]] = {}
+    per_kind: dict[tuple[str, int, int | None], list[Any]] = {}
+    for village_id, state, category_id, source_id, n, amount, late in (
+        applications.values_list("village_id", "state", "category_id", "fund_source_id")
         .annotate(n=Count("pk"), amount=Coalesce(Sum(AMOUNT), ZERO), late=Count("pk", Q(late=True)))
         .order_by()
-    )
+    ):
+        found = per_village.setdefault((village_id, state), [0, ZERO, 0])
+        found[0] += n
+        found[1] += amount
+        found[2] += late
+        kind = per_kind.setdefault((state, category_id, source_id), [0, ZERO])
+        kind[0] += n
+        kind[1] += amount
+    rows = [
+        {"state": s, "category_id": c, "fund_source_id": f, "n": n, "amount": money(amount)}
+        for (s, c, f), (n, amount) in per_kind.items()
+    ]
     reconciliation = reconcile(campaign, user=user, area=area, today=today)
-    village_ids = {r["village_id"] for r in rows} | {v.village_id for v in reconciliation.lines}
-    codes = dict(Area.objects.filter(pk__in=village_ids).values_list("pk", "code"))
+    codes = {line.village_id: line.village_code for line in reconciliation.lines}
+    missing = {village_id for village_id, _state in per_village} - codes.keys()
+    codes.update(Area.objects.filter(pk__in=missing).values_list("pk", "code"))
 
     children = [c for c in Area.objects.filter(parent=area) if _touches(prefixes, c)]
     lines = [AreaLine(child) for child in children] or [AreaLine(area)]
     owner = _owner(lines)
     total = AreaLine(area)
-    for row in rows:
-        amount = money(row["amount"])
-        for line in (total, owner(codes.get(row["village_id"], ""))):
+    for (village_id, state), (n, amount, late) in per_village.items():
+        amount = money(amount)
+        for line in (total, owner(codes.get(village_id, ""))):
             if line is not None:
-                line.states[row["state"]].add(row["n"], amount)
-                line.late_submitted += row["late"]
+                line.states[state].add(n, amount)
+                line.late_submitted += late
     for village_line in reconciliation.lines:
-        line = owner(codes.get(village_line.village_id, ""))
+        line = owner(village_line.village_code)
         if line is not None:
             line.three.add(village_line)
     total.three = reconciliation.total

@@ -57,6 +57,30 @@ def test_it_combines_roles_each_with_its_own_area_and_rights(areas, household_a,
     assert numbers(Household.objects.restrict(user, "change")) == [household_b.number]
 
 
+def test_it_narrows_to_an_area_but_never_widens(
+    people, areas, household_a, household_b, household_c
+):
+    # The county auditor looking at township T1 sees T1's households only.
+    assert numbers(Household.objects.restrict(people.auditor, within=areas.t1)) == numbers(
+        [household_a, household_b]
+    )
+    assert numbers(Household.objects.restrict(people.superuser, within=areas.t2)) == [
+        household_c.number
+    ]
+    # The clerk of village A looking at the whole county still sees village A only,
+    # and nothing when looking at village B or at the other township.
+    assert numbers(Household.objects.restrict(people.clerk_a, within=areas.county)) == [
+        household_a.number
+    ]
+    assert not Household.objects.restrict(people.clerk_a, within=areas.b).exists()
+    assert not Household.objects.restrict(people.clerk_a, within=areas.t2).exists()
+    # Areas themselves (no scope path) are narrowed by their own code.
+    inside = Area.objects.restrict(
+        people.auditor, perm="recipients.view_household", within=areas.t1
+    )
+    assert set(inside.values_list("code", flat=True)) == {areas.t1.code, areas.a.code, areas.b.code}
+
+
 def test_it_collapses_nested_areas(areas):
     user = make_user("nested", Role.AUDITOR, areas.county)
     RoleAssignment.objects.create(user=user, role=Role.AUDITOR, area=areas.t1)

@@ -55,11 +55,20 @@ def test_it_reads_database_urls():
         "db.internal",
         "6432",
     )
-    assert pg["OPTIONS"] == {"sslmode": "require"}
+    assert pg["OPTIONS"] == {"sslmode": "require", "options": "-c jit=off"}
     assert database_from_url("sqlite:///db.sqlite3", base_dir=ROOT)["NAME"] == ROOT / "db.sqlite3"
     assert database_from_url("sqlite:////var/lib/x.db", base_dir=ROOT)["NAME"] == Path(
         "/var/lib/x.db"
     )
+
+
+def test_it_leaves_postgres_options_to_a_url_that_sets_them():
+    def options(query: str) -> dict[str, str]:
+        return database_from_url(f"postgres://h/relief?{query}", base_dir=ROOT)["OPTIONS"]
+
+    assert options("options=-c%20work_mem%3D64MB") == {"options": "-c work_mem=64MB"}
+    # Empty: no startup options at all (a pooler may refuse them); the server decides.
+    assert options("options=&sslmode=disable") == {"sslmode": "disable"}
 
 
 @pytest.mark.parametrize(
