@@ -14,7 +14,8 @@ roles, scoping, queries, SVG charts and template; no HTTP server):
 - the dashboard at the county (10 townships), at one township (20 villages)
   and at one village.
 
-Target (issue 7): the county dashboard under 300 ms median on this machine.
+Target (issue 7): the county dashboard under 300 ms median on this machine
+(figures in bench/README.md).
 Prints a table and writes bench/results/dashboard-<database>-<time>.json.
 """
 
