@@ -133,4 +133,3 @@ def _postgres_options(query: str) -> dict[str, str]:
     if not options["options"]:
         del options["options"]
     return options
-
