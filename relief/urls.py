@@ -5,7 +5,7 @@ from django.views.i18n import set_language
 
 from relief.access import public, signed_in
 from relief.forms_auth import LoginForm
-from relief.views import areas, home, jobs, users
+from relief.views import areas, health, home, jobs, users
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -30,6 +30,7 @@ urlpatterns = [
         name="password_change_done",
     ),
     path("language/", public(set_language), name="set_language"),
+    path("health/", health.health, name="health"),
     path("areas/", areas.area_list, name="area_list"),
     path("areas/new/", areas.area_create, name="area_create"),
     path("areas/import/", areas.area_import_view, name="area_import"),
