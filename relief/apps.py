@@ -15,13 +15,17 @@ class ReliefConfig(AppConfig):
 
         post_migrate.connect(sync_role_groups, dispatch_uid="relief.sync_role_groups")
 
-        from django.contrib.auth.signals import user_logged_in
+        from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 
-        from relief.auth import record_visit
+        from relief.auth import record_login, record_login_failed, record_logout, record_visit
 
         # record_visit keeps the previous sign-in and then sets last_login itself.
         user_logged_in.disconnect(dispatch_uid="update_last_login")
         user_logged_in.connect(record_visit, dispatch_uid="relief.record_visit")
+        # Every sign-in, sign-out and refused sign-in is an audit event.
+        user_logged_in.connect(record_login, dispatch_uid="relief.record_login")
+        user_logged_out.connect(record_logout, dispatch_uid="relief.record_logout")
+        user_login_failed.connect(record_login_failed, dispatch_uid="relief.record_login_failed")
 
 
 class ReliefAdminConfig(admin_apps.AdminConfig):

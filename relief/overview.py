@@ -556,6 +556,8 @@ ACTIONS = {
     "area.rename": gettext_lazy("Area renamed"),
     "area.import": gettext_lazy("Code table imported"),
 }
+# Audit events of signing in and out (relief.auth): not changes to list.
+SIGN_IN_EVENTS = ("user.login", "user.logout", "user.login_failed")
 # The set-up screens record their own kinds (campaign.update, campaign.category…).
 CAMPAIGN_SETUP = gettext_lazy("Campaign set-up changed")
 
@@ -593,7 +595,8 @@ def _changes(user: User, since: datetime.datetime, result: Overview) -> None:
     events = _watched_events(user)
     if events is None:
         return
-    events = events.filter(at__gt=since).exclude(actor=user)
+    # Sign-ins and sign-outs are audited (relief.auth) but change no record.
+    events = events.filter(at__gt=since).exclude(actor=user).exclude(action__in=SIGN_IN_EVENTS)
     counts = Counter(
         {
             row["action"]: row["n"]

@@ -23,7 +23,7 @@ from applications.roster.models import RosterImport, RosterStatus
 from applications.roster.report import kind_labels
 from applications.workflow import WorkflowError
 from campaigns.models import Campaign
-from relief import jobs
+from relief import audit, jobs
 from relief.access import requires
 from relief.pagination import paginate
 
@@ -196,5 +196,8 @@ def result(request: HttpRequest, pk: int) -> HttpResponse:
         content, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
     name = roster.file_name.rsplit(".", 1)[0] + "-" + _("result") + ".xlsx"
+    # The report repeats the roster's names and ID numbers: an export, audited
+    # like the documents (documents.views).
+    audit.record(request.user, "document.roster_result", roster, file=name, rows=len(table.rows))
     response["Content-Disposition"] = content_disposition_header(True, name)
     return response

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from relief import audit
 from relief.access import signed_in
 from relief.models import Job
 
@@ -35,4 +36,15 @@ def job_download(request: HttpRequest, pk: int) -> FileResponse:
     job = _job(request, pk)
     if not job.result:
         raise Http404
+    # Results hold names and ID numbers (notices, sheets, ledgers, roster
+    # reports): every download is an audit event, filed under the owner's
+    # office, where the auditors who answer for it look.
+    audit.record(
+        request.user,
+        "job.download",
+        job,
+        area=job.owner.area,
+        kind=job.kind,
+        file=job.result_name,
+    )
     return FileResponse(job.result.open("rb"), as_attachment=True, filename=job.result_name)
