@@ -12,6 +12,8 @@
 #                      check that they recalculate to the same totals
 #   python3-uno        LibreOffice's Python bridge: a test edits one cell of a signed
 #                      ledger in LibreOffice and checks verify_ledger names it
+#   postgresql-client  pg_dump / pg_restore for manage.py backup and restore (only
+#                      when no pg_dump is on PATH: a server's own tools will do)
 set -euo pipefail
 
 packages=(gettext libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk poppler-utils chromium libreoffice-calc-nogui python3-uno)
@@ -21,6 +23,7 @@ for p in "${packages[@]}"; do
     missing+=("$p")
   fi
 done
+command -v pg_dump >/dev/null || missing+=(postgresql-client)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 echo "Installing system packages: ${missing[*]}"
