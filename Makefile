@@ -14,7 +14,7 @@ run: setup
 	$(PY) manage.py seed_demo
 	@# The background worker (big imports, PDFs and ledgers) runs beside the
 	@# server and stops with it.
-	DEBUG=1 $(PY) manage.py db_worker & worker=$$!; \
+	DEBUG=1 $(PY) manage.py worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DEBUG=1 $(PY) manage.py runserver $(HOST)
 
@@ -28,7 +28,7 @@ system-deps:
 	./scripts/system-deps.sh
 
 # The virtual environment is rebuilt when a requirements file changes.
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-rq.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Python 3.11 or newer is needed"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt

@@ -23,6 +23,7 @@ def configure(database_url: str) -> None:
         SECRET_KEY="bench-only-" + "x" * 50,
         ALLOWED_HOSTS="testserver",
         SECURE_SSL_REDIRECT="0",
+        STATIC_ROOT=str(ROOT / "bench/.data/static"),
         DJANGO_SETTINGS_MODULE="relief.settings",
     )
     if database_url.startswith("postgres"):
@@ -30,6 +31,19 @@ def configure(database_url: str) -> None:
     import django
 
     django.setup()
+    _collect_static()
+
+
+def _collect_static() -> None:
+    """Pages link static files by their hashed names from the manifest, as in
+    production (DEBUG off): collect them when static/ changed since the last time."""
+    manifest = ROOT / "bench/.data/static/staticfiles.json"
+    newest = max(p.stat().st_mtime for p in (ROOT / "static").rglob("*") if p.is_file())
+    if manifest.exists() and manifest.stat().st_mtime >= newest:
+        return
+    from django.core.management import call_command
+
+    call_command("collectstatic", "--noinput", verbosity=0)
 
 
 def _create_pg_database(url: str) -> None:

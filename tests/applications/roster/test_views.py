@@ -425,3 +425,31 @@ def test_it_lets_a_village_clerk_upload_only_for_their_village(client, people, c
     ]
     client.post(reverse("applications:roster_import", args=[roster.pk]), {"valid_only": "on"})
     assert list(Household.objects.values_list("village__name", flat=True)) == ["东关村"]
+
+
+def test_it_keeps_nothing_when_the_disk_is_full(clerk, campaign, settings, tmp_path, monkeypatch):
+    """The disk fills up while the upload is written: a clear page, no roster,
+    no audit event, and no file cut short left in the media directory."""
+    import errno
+    import os
+
+    from django.core.files.storage import FileSystemStorage
+
+    from relief.models import AuditEvent
+
+    settings.MEDIA_ROOT = tmp_path
+
+    def full(self, name, content):
+        path = self.path(name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as half:
+            half.write(b"PK\x03\x04 half a roster")
+        raise OSError(errno.ENOSPC, "No space left on device", path)
+
+    monkeypatch.setattr(FileSystemStorage, "_save", full)
+    response = post_roster(clerk, campaign, "clean.xlsx")
+    assert response.status_code == 507
+    assert "服务器磁盘已满" in response.content.decode()
+    assert not RosterImport.objects.exists()
+    assert not AuditEvent.objects.filter(action="roster.upload").exists()
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
