@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 
@@ -10,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 Handler = Callable[[HttpRequest], HttpResponse]
+logger = logging.getLogger(__name__)
 
 
 class LanguageMiddleware:
@@ -53,3 +55,46 @@ class IdleSessionMiddleware:
             if now - session.get("_refreshed", 0) >= self.REFRESH_AFTER:
                 session["_refreshed"] = now  # marks the session modified: saved with a new expiry
         return self.get_response(request)
+
+
+class PermissionsPolicyMiddleware:
+    """The Permissions-Policy header from settings.PERMISSIONS_POLICY, a dict of
+    feature -> allowed origins: {"camera": []} gives `camera=()` (off for the
+    page and everything in it), {"camera": ["self"]} gives `camera=(self)`.
+    Django's SecurityMiddleware has no setting for this header."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+        policy: dict[str, list[str]] = getattr(settings, "PERMISSIONS_POLICY", {})
+        self.header = ", ".join(
+            f"{feature}=({' '.join(origins)})" for feature, origins in policy.items()
+        )
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if self.header:
+            response.headers.setdefault("Permissions-Policy", self.header)
+        return response
+
+
+class StorageFullMiddleware:
+    """A write that found no room on disk (relief.storage.NO_ROOM) becomes a
+    clear page, status 507, instead of a server error. The view's transaction
+    has rolled back with the exception and MediaStorage removed the file cut
+    short, so nothing was saved; the administrator finds it in the log."""
+
+    def __init__(self, get_response: Handler) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        from django.shortcuts import render
+
+        from relief.storage import no_room
+
+        if not no_room(exception):
+            return None
+        logger.error("no room on disk for %s %s: %s", request.method, request.path, exception)
+        return render(request, "507.html", status=507)

@@ -98,6 +98,7 @@ OUTSIDE_T1 = {"township_clerk_t2", "admin_t2"}
 # url name -> (arguments, expected status per persona) for a GET.
 EXPECTED: dict[str, tuple[Callable[[SimpleNamespace], list], dict[str, int]]] = {
     "home": (lambda o: [], rule(set(SIGNED_IN))),
+    "health": (lambda o: [], rule(set(SIGNED_IN), anonymous=200)),  # public probe
     "login": (lambda o: [], rule(set(), others=302, anonymous=200)),
     "logout": (lambda o: [], rule(set(), others=405, anonymous=405)),  # POST only
     "password_change": (lambda o: [], rule(set(SIGNED_IN))),
