@@ -1,4 +1,5 @@
-"""Fault tests: the worker killed during a big import; the disk full.
+"""Fault tests: the worker killed during a big import; PostgreSQL restarted
+under load; the disk full.
 
     python bench/faults.py                      # both, SQLite, in bench/.data/faults.sqlite3
     python bench/faults.py --database-url postgres://postgres@127.0.0.1:5432/relief_bench_faults
@@ -24,6 +25,10 @@ import. The worker is a child process on this machine. Each step checked:
    is done and the register holds exactly N new households and applications,
    each once;
 5. everything made is deleted again (plain DELETEs).
+
+db-restart (PostgreSQL and root, for pg_ctlcluster): see db_restart(); 8
+clerks through gunicorn while the cluster restarts: no 500, service back by
+itself, every confirmed write kept once.
 
 disk-full (needs root, to mount a 2 MiB tmpfs as the media directory, with
 1 MiB already taken): a 2.1 MB roster is uploaded through the real page
@@ -95,7 +100,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--scenario", choices=["worker-kill", "disk-full", "all"], default="all")
+    parser.add_argument(
+        "--scenario", choices=["worker-kill", "disk-full", "db-restart", "all"], default="all"
+    )
     parser.add_argument("--rows", type=int, default=50_000, help="worker-kill: roster rows")
     parser.add_argument(
         "--kill-after",
@@ -126,6 +133,8 @@ def main() -> None:
         results["worker-kill"] = worker_kill(args)
     if args.scenario in ("disk-full", "all"):
         results["disk-full"] = disk_full()
+    if args.scenario in ("db-restart", "all"):
+        results["db-restart"] = db_restart()
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     out = ROOT / f"bench/results/faults-{connection.vendor}-{stamp}.json"
     out.write_text(json.dumps({"database": connection.vendor, **results}, indent=2))
@@ -305,6 +314,211 @@ def disk_full() -> dict:
         subprocess.run(["umount", str(mount)], check=True)
     print("  disk-full: all checks passed")
     return {"outcome": "507, nothing kept, free space unchanged; a roster that fits is kept"}
+
+
+def db_restart(seconds: float = 40.0, restart_at: float = 12.0, clients: int = 8) -> dict:
+    """PostgreSQL restarted under load: gunicorn (4 workers) serves `clients`
+    signed-in clerks, each listing households and filing a new one every third
+    request, each with a name of its own; `restart_at` seconds in, the
+    PostgreSQL cluster is restarted (pg_ctlcluster, fast). Checked: no 500
+    (a request the database could not serve answers 503 with Retry-After),
+    service comes back by itself, and every household the server confirmed
+    is there exactly once, none twice, none that the server said failed."""
+    import threading
+
+    import requests
+    from django.db import connection
+
+    from recipients.models import Person
+    from relief import demo
+    from relief.choices import Role
+    from relief.models import Area, RoleAssignment, User
+
+    print("\ndb-restart:")
+    if connection.vendor != "postgresql" or os.geteuid() != 0:
+        print("  skipped: needs PostgreSQL on this machine and root (pg_ctlcluster)")
+        return {"outcome": "skipped"}
+    demo.ensure_areas()
+    village = Area.objects.get(code="130123100001")
+    user, _created = User.objects.get_or_create(
+        username="bench-restart", defaults={"area": village}
+    )
+    user.set_password("bench-restart-pw-1")
+    user.save()
+    RoleAssignment.objects.get_or_create(user=user, role=Role.VILLAGE_CLERK, area=village)
+    _forget_restart_households()
+    connection.close()
+    port = 18765
+    server = subprocess.Popen(
+        [str(ROOT / ".venv/bin/gunicorn"), "relief.wsgi", "-b", f"127.0.0.1:{port}", "-w", "4"],
+        cwd=ROOT,
+        env={**os.environ, "ALLOWED_HOSTS": "127.0.0.1", "DB_CONN_MAX_AGE": "60"},
+        stdout=open(ROOT / "bench/.data/faults-gunicorn.log", "ab"),  # noqa: SIM115
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: _answers(base), timeout=30, what="gunicorn")
+        sessions = [_signed_in(base, "bench-restart", "bench-restart-pw-1") for _ in range(clients)]
+        records: list[tuple[float, str, str, int | str]] = []  # (t, kind, name, status)
+        lock, stop = threading.Lock(), threading.Event()
+        started = time.monotonic()
+
+        def clerk(n: int, session) -> None:
+            i = 0
+            while not stop.is_set():
+                i += 1
+                name, kind = "", "list"
+                try:
+                    if i % 3:
+                        response = session.get(f"{base}/households/", timeout=15)
+                    else:
+                        kind, name = "file", f"重启{n}-{i}"
+                        response = _file_household(session, base, village.pk, name, n * 100000 + i)
+                    status: int | str = response.status_code
+                    if status == 503 and response.headers.get("Retry-After") != "10":
+                        status = "503 without Retry-After"
+                except requests.RequestException as error:
+                    status = type(error).__name__
+                with lock:
+                    records.append((time.monotonic() - started, kind, name, status))
+                time.sleep(0.05)
+
+        threads = [threading.Thread(target=clerk, args=(n, s)) for n, s in enumerate(sessions)]
+        for thread in threads:
+            thread.start()
+        time.sleep(restart_at)
+        down = time.monotonic() - started
+        subprocess.run(["pg_ctlcluster", "15", "main", "restart", "-m", "fast"], check=True)
+        up = time.monotonic() - started
+        time.sleep(max(0.0, seconds - up))
+        stop.set()
+        for thread in threads:
+            thread.join()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    connection.close()
+    statuses: dict[str, int] = {}
+    for _t, _kind, _name, status in records:
+        statuses[str(status)] = statuses.get(str(status), 0) + 1
+    confirmed = [name for _t, kind, name, status in records if kind == "file" and status == 302]
+    refused = [name for _t, kind, name, status in records if kind == "file" and status != 302]
+    counts = dict(
+        Person.objects.filter(name__startswith="重启")
+        .values_list("name")
+        .annotate(n=models_count())
+        .order_by()
+    )
+    lost = [n for n in confirmed if counts.get(n, 0) != 1]
+    twice = [n for n, c in counts.items() if c > 1]
+    said_failed_but_kept = [n for n in refused if counts.get(n, 0)]
+    failures = [t for t, _k, _n, status in records if status != 200 and status != 302]
+    back = [t for t, _k, _n, status in records if t > up and status in (200, 302)]
+    print(f"  {len(records)} requests by {clients} clerks in {seconds:.0f} s; statuses {statuses}")
+    print(f"  PostgreSQL restarted from {down:.1f} s to {up:.1f} s")
+    if failures:
+        print(f"  failures from {min(failures):.1f} s to {max(failures):.1f} s")
+    print(
+        f"  first success after the restart at {min(back):.1f} s" if back else "  no success after"
+    )
+    print(
+        f"  households confirmed {len(confirmed)}, each kept once: {not lost}; "
+        f"kept twice: {len(twice)}; refused {len(refused)}, of which kept anyway: "
+        f"{len(said_failed_but_kept)}"
+    )
+    assert "500" not in statuses, statuses
+    assert back, "service did not come back"
+    assert not lost and not twice, (lost, twice)
+    assert set(statuses) <= {"200", "302", "503"}, statuses
+    _forget_restart_households()
+    print("  db-restart: all checks passed")
+    return {
+        "requests": len(records),
+        "statuses": statuses,
+        "restart": [round(down, 1), round(up, 1)],
+        "failures": [round(min(failures), 1), round(max(failures), 1)] if failures else None,
+        "confirmed": len(confirmed),
+        "refused": len(refused),
+        "refused_but_kept": len(said_failed_but_kept),
+        "lost": len(lost),
+        "twice": len(twice),
+    }
+
+
+def _forget_restart_households() -> None:
+    from recipients.models import Household, Person
+
+    made = Person.objects.filter(name__startswith="重启")
+    households = list(made.values_list("household_id", flat=True))
+    Person.objects.filter(household_id__in=households).delete()  # PROTECT: members first
+    Household.objects.filter(pk__in=households).delete()
+
+
+def models_count():
+    from django.db.models import Count
+
+    return Count("pk")
+
+
+def _answers(base: str) -> bool:
+    import requests
+
+    try:
+        return requests.get(f"{base}/health/", timeout=2).status_code in (200, 503)
+    except requests.RequestException:
+        return False
+
+
+def _signed_in(base: str, username: str, password: str):
+    """A requests session signed in through the login form. With DEBUG off the
+    cookies are marked Secure; this plain-HTTP loopback client sends them anyway."""
+    import requests
+
+    session = requests.Session()
+    session.get(f"{base}/login/", timeout=10)
+    token = session.cookies["csrftoken"]
+    response = session.post(
+        f"{base}/login/",
+        data={"username": username, "password": password, "csrfmiddlewaretoken": token},
+        headers={"Cookie": _cookies(session)},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert response.status_code == 302, response.status_code
+    session.headers["Cookie"] = _cookies(session)
+    session.headers["X-CSRFToken"] = session.cookies["csrftoken"]
+    return session
+
+
+def _cookies(session) -> str:
+    return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+
+
+def _file_household(session, base: str, village: int, name: str, serial: int):
+    import datetime as dt
+
+    from relief import idnumber
+
+    born = dt.date(1950, 1, 1) + dt.timedelta(days=serial % 15000)
+    data = {
+        "village": village,
+        "address": f"南街{serial}号",
+        "notes": "",
+        "members-TOTAL_FORMS": "1",
+        "members-INITIAL_FORMS": "0",
+        "members-MIN_NUM_FORMS": "0",
+        "members-MAX_NUM_FORMS": "1000",
+        "members-0-name": name,
+        "members-0-id_number": idnumber.make("130125", born, (serial // 15000) % 999 + 1),
+        "members-0-relation": "head",
+        "members-0-disability_grade": "",
+        "members-0-locally_registered": "on",
+        "members-0-phone": "",
+        "members-0-notes": "",
+        "csrfmiddlewaretoken": session.headers["X-CSRFToken"],
+    }
+    return session.post(f"{base}/households/new/", data=data, allow_redirects=False, timeout=15)
 
 
 def _file(name: str, content: bytes):

@@ -53,3 +53,5 @@ urlpatterns = [
     path("", include("reports.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler500 = "relief.views.errors.server_error"

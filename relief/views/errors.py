@@ -1,0 +1,42 @@
+"""The server-error page, which tells a database that went away (restarted,
+unreachable, failing over) from a fault of the application."""
+
+from __future__ import annotations
+
+import sys
+
+from django.db import InterfaceError, OperationalError, connection
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.template.loader import render_to_string
+from django.views.decorators.csrf import requires_csrf_token
+
+# Seconds a client (or a proxy) should wait before trying again.
+RETRY_AFTER = 10
+
+
+def database_gone(error: BaseException | None) -> bool:
+    """Is this the database being unavailable, not a bug? A broken connection
+    is; so is PostgreSQL's OperationalError (the server's state). SQLite raises
+    OperationalError for bugs too ("no such table"): there only a file busy
+    past its timeout or unreadable counts."""
+    if isinstance(error, InterfaceError):
+        return True  # the connection itself is closed or broken
+    if not isinstance(error, OperationalError):
+        return False
+    if connection.vendor == "sqlite":
+        return any(sign in str(error) for sign in ("locked", "unable to open", "disk I/O"))
+    return True
+
+
+@requires_csrf_token
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500. A request that failed because the database is not answering
+    gets 503, Retry-After and a page saying nothing was saved (its transaction
+    never committed); Django opens a new connection on the next request. It is
+    called for an exception from any middleware as well as from the view.
+    Both pages render without the request: no query of their own."""
+    if database_gone(sys.exc_info()[1]):
+        response = HttpResponse(render_to_string("503.html"), status=503)
+        response["Retry-After"] = str(RETRY_AFTER)
+        return response
+    return HttpResponseServerError(render_to_string("500.html"))
