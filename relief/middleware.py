@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 
@@ -11,7 +10,6 @@ from django.http import HttpRequest, HttpResponse
 from django.utils import translation
 
 Handler = Callable[[HttpRequest], HttpResponse]
-logger = logging.getLogger(__name__)
 
 
 class LanguageMiddleware:
@@ -75,26 +73,3 @@ class PermissionsPolicyMiddleware:
         if self.header:
             response.headers.setdefault("Permissions-Policy", self.header)
         return response
-
-
-class StorageFullMiddleware:
-    """A write that found no room on disk (relief.storage.NO_ROOM) becomes a
-    clear page, status 507, instead of a server error. The view's transaction
-    has rolled back with the exception and MediaStorage removed the file cut
-    short, so nothing was saved; the administrator finds it in the log."""
-
-    def __init__(self, get_response: Handler) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        return self.get_response(request)
-
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        from django.shortcuts import render
-
-        from relief.storage import no_room
-
-        if not no_room(exception):
-            return None
-        logger.error("no room on disk for %s %s: %s", request.method, request.path, exception)
-        return render(request, "507.html", status=507)

@@ -65,8 +65,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "relief.middleware.IdleSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    # A write that finds the disk full: a clear page (507), nothing saved.
-    "relief.middleware.StorageFullMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     # Axes last: it turns a locked-out login into its lockout response.
