@@ -328,6 +328,7 @@ def db_restart(seconds: float = 40.0, restart_at: float = 12.0, clients: int = 8
 
     import requests
     from django.db import connection
+    from django.db.models import Count
 
     from recipients.models import Person
     from relief import demo
@@ -407,7 +408,7 @@ def db_restart(seconds: float = 40.0, restart_at: float = 12.0, clients: int = 8
     counts = dict(
         Person.objects.filter(name__startswith="重启")
         .values_list("name")
-        .annotate(n=models_count())
+        .annotate(n=Count("pk"))
         .order_by()
     )
     lost = [n for n in confirmed if counts.get(n, 0) != 1]
@@ -453,12 +454,6 @@ def _forget_restart_households() -> None:
     households = list(made.values_list("household_id", flat=True))
     Person.objects.filter(household_id__in=households).delete()  # PROTECT: members first
     Household.objects.filter(pk__in=households).delete()
-
-
-def models_count():
-    from django.db.models import Count
-
-    return Count("pk")
 
 
 def _answers(base: str) -> bool:
