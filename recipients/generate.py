@@ -9,18 +9,8 @@ from collections.abc import Callable
 
 from recipients.choices import Relation
 from recipients.models import Household, Person
+from recipients.services import household_number, last_household_sequences
 from relief import idnumber
-
-
-def last_sequence(village) -> int:
-    """The village's last household number on file (the bench data continues it)."""
-    last = (
-        Household.objects.filter(number__startswith=f"{village.code}-")
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
-    return int(last.rsplit("-", 1)[1]) if last else 0
 
 
 def households_with_heads(
@@ -33,14 +23,14 @@ def households_with_heads(
     village's last, each with a head named `name_of(n, household)` and a valid
     ID number no one on file has: bulk inserts, for building bench data."""
     used = set(Person.objects.values_list("id_number", flat=True))
-    sequence = {v.pk: last_sequence(v) for v in {v.pk: v for v in homes}.values()}
+    sequence = last_household_sequences({v.pk: v for v in homes}.values())
     households = []
     for i, home in enumerate(homes):
         sequence[home.pk] += 1
         households.append(
             Household(
                 village=home,
-                number=f"{home.code}-{sequence[home.pk]:05d}",
+                number=household_number(home, sequence[home.pk]),
                 address=f"{home.name}东大街{i % 199 + 1}号",
             )
         )

@@ -9,12 +9,14 @@ the household page shows as who, when, old -> new, why.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import BigIntegerField, Max
+from django.db.models.functions import Cast, Substr
 from django.utils.translation import gettext as _
 
 from recipients.choices import Relation
@@ -82,16 +84,39 @@ def where_registered(user: User, id_number: str, *, exclude_pk: int | None = Non
     ) % {"township": township.full_name() if township else "?"}
 
 
-def next_household_number(village: Area) -> str:
-    """The village's next household number, e.g. 130123100201-00042.
+def last_household_sequences(villages: Iterable[Area]) -> dict[int, int]:
+    """Each village's last household sequence number on file, by the village's
+    pk (0 when it has none).
 
-    Call with the village row locked: numbers are issued one at a time.
+    By the number's prefix, not the household's present village: a household
+    that moved keeps its number, and the village's next one must not repeat it.
+    The sequence is read as the integer after the prefix and aggregated.
+    Ordering by the number and taking the first made PostgreSQL walk the unique
+    index backwards from the last village's numbers, 0.5 s per village at a
+    million households; the aggregate reads only the village's range of the
+    prefix index (11 ms).
     """
-    last = Household.objects.filter(number__prefix=f"{village.code}-").aggregate(
-        last=Max("number")
-    )["last"]
-    sequence = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    found = {}
+    for village in villages:
+        prefix = f"{village.code}-"
+        found[village.pk] = (
+            Household.objects.filter(number__prefix=prefix).aggregate(
+                last=Max(Cast(Substr("number", len(prefix) + 1), BigIntegerField()))
+            )["last"]
+            or 0
+        )
+    return found
+
+
+def household_number(village: Area, sequence: int) -> str:
+    """E.g. 130123100201-00042."""
     return f"{village.code}-{sequence:05d}"
+
+
+def next_household_number(village: Area) -> str:
+    """The village's next household number. Call with the village row locked:
+    numbers are issued one at a time."""
+    return household_number(village, last_household_sequences([village])[village.pk] + 1)
 
 
 def create_household(

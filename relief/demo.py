@@ -20,6 +20,7 @@ from simple_history.utils import bulk_create_with_history
 
 from recipients.choices import DisabilityGrade, Relation
 from recipients.models import Household, Person
+from recipients.services import household_number, last_household_sequences
 from relief import idnumber
 from relief.choices import Role
 from relief.models import Area, RoleAssignment, User
@@ -148,7 +149,7 @@ def generate_households(villages: list[Area], count: int, *, seed: int = 2026) -
     """Add `count` households spread over `villages`; returns the number of persons."""
     rng = random.Random(seed)
     used_ids = set(Person.objects.values_list("id_number", flat=True))
-    next_seq = {v.pk: _last_sequence(v) for v in villages}
+    next_seq = last_household_sequences(villages)
     persons_total = 0
     batch = 2000
     for start in range(0, count, batch):
@@ -158,7 +159,7 @@ def generate_households(villages: list[Area], count: int, *, seed: int = 2026) -
             next_seq[village.pk] += 1
             household = Household(
                 village=village,
-                number=f"{village.code}-{next_seq[village.pk]:05d}",
+                number=household_number(village, next_seq[village.pk]),
                 address=f"{village.name}{rng.choice(STREETS)}{rng.randint(1, 199)}号",
             )
             households.append(household)
@@ -177,16 +178,6 @@ def generate_households(villages: list[Area], count: int, *, seed: int = 2026) -
             )
         persons_total += len(persons)
     return persons_total
-
-
-def _last_sequence(village: Area) -> int:
-    last = (
-        Household.objects.filter(number__prefix=f"{village.code}-")
-        .order_by("-number")
-        .values_list("number", flat=True)
-        .first()
-    )
-    return int(last.rsplit("-", 1)[1]) if last else 0
 
 
 def _family(rng: random.Random, used_ids: set[str]) -> Iterator[Person]:

@@ -109,6 +109,27 @@ def member(name: str, relation: str = Relation.HEAD, id_number: str | None = Non
     )
 
 
+def inputs_of(household: Household, **changes: dict) -> list:
+    """The member rows of a household as the registry's update service takes them,
+    with `changes` by member name."""
+    rows = []
+    for person in household.members.order_by("id"):
+        row = registry.MemberInput(
+            pk=person.pk,
+            name=person.name,
+            id_number=person.id_number,
+            relation=person.relation,
+            phone=person.phone,
+            disability_grade=person.disability_grade,
+            locally_registered=person.locally_registered,
+            notes=person.notes,
+        )
+        for key, value in changes.get(person.name, {}).items():
+            setattr(row, key, value)
+        rows.append(row)
+    return rows
+
+
 def make_household(
     actor: User, village: Area, *names: str, address: str = "东大街1号"
 ) -> Household:

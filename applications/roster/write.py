@@ -23,6 +23,7 @@ from applications.models import Application
 from applications.roster.check import Kind, Line, Plan
 from recipients.choices import Relation
 from recipients.models import Household, Person
+from recipients.services import household_number, last_household_sequences
 from relief import bulk, idnumber
 from relief.models import Area, AuditEvent, User
 
@@ -37,21 +38,16 @@ def write(actor: User, plan: Plan, *, reason: str, roster_id: int) -> dict[str, 
     villages = sorted({line.village.pk for line in new if line.village})
     # Household numbers are issued per village one after another: the village
     # rows are locked (in id order, as create_household does) while we count.
-    list(Area.objects.select_for_update().filter(pk__in=villages).order_by("pk").values_list("pk"))
-    last = dict(
-        Household.objects.filter(village__in=villages)
-        .values("village")
-        .annotate(last=Max("number"))
-        .values_list("village", "last")
-    )
-    next_number = {v: int(last[v].rsplit("-", 1)[1]) if last.get(v) else 0 for v in villages}
+    # By the numbers' prefix, so a household that moved away keeps its number.
+    locked = Area.objects.select_for_update().filter(pk__in=villages).order_by("pk")
+    next_number = last_household_sequences(list(locked))
     now = timezone.now()
 
     households: list[dict[str, Any]] = []
     for line in new:
         village = line.village
         next_number[village.pk] += 1
-        line.household_number = f"{village.code}-{next_number[village.pk]:05d}"
+        line.household_number = household_number(village, next_number[village.pk])
         households.append(
             {
                 "number": line.household_number,

@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from recipients import services
 from recipients.choices import Relation
 from recipients.models import Household, Person
-from tests.conftest import make_household, member, valid_id
+from tests.conftest import inputs_of, make_household, member, valid_id
 
 
 def test_it_files_a_household_with_numbered_members(people, areas):
@@ -98,32 +98,13 @@ def test_it_refuses_the_same_id_twice_in_one_household(people, areas):
     assert caught.value.member == 1
 
 
-def _inputs(household, **changes):
-    rows = []
-    for person in household.members.order_by("id"):
-        row = services.MemberInput(
-            pk=person.pk,
-            name=person.name,
-            id_number=person.id_number,
-            relation=person.relation,
-            phone=person.phone,
-            disability_grade=person.disability_grade,
-            locally_registered=person.locally_registered,
-            notes=person.notes,
-        )
-        for key, value in changes.get(person.name, {}).items():
-            setattr(row, key, value)
-        rows.append(row)
-    return rows
-
-
 def test_it_records_who_changed_what_and_why(people, areas, household_a):
     services.update_household(
         people.clerk_a,
         household_a,
         village=areas.a,
         address="东关村新街8号",
-        members=_inputs(household_a, 张小三={"phone": "13800138000"}),
+        members=inputs_of(household_a, 张小三={"phone": "13800138000"}),
         reason="搬迁",
     )
     latest = household_a.history.latest()
@@ -141,7 +122,7 @@ def test_it_writes_no_history_for_a_save_that_changes_nothing(people, areas, hou
         household_a,
         village=areas.a,
         address=household_a.address,
-        members=_inputs(household_a),
+        members=inputs_of(household_a),
     )
     assert (household_a.history.count(), Person.history.count()) == before
 
@@ -152,7 +133,7 @@ def test_it_hands_headship_over_within_one_save(people, areas, household_a):
         household_a,
         village=areas.a,
         address=household_a.address,
-        members=_inputs(
+        members=inputs_of(
             household_a,
             张三={"relation": Relation.PARENT},
             张小三={"relation": Relation.HEAD},
@@ -164,7 +145,7 @@ def test_it_hands_headship_over_within_one_save(people, areas, household_a):
 
 
 def test_it_removes_a_member_and_keeps_them_in_history(people, areas, household_a):
-    rows = _inputs(household_a, 张小三={"delete": True})
+    rows = inputs_of(household_a, 张小三={"delete": True})
     services.update_household(
         people.clerk_a,
         household_a,
@@ -185,21 +166,25 @@ def test_it_refuses_a_supervisor_editing(people, areas, household_a):
             household_a,
             village=areas.a,
             address="x",
-            members=_inputs(household_a),
+            members=inputs_of(household_a),
         )
 
 
 def test_it_moves_a_household_only_where_the_clerk_may_file(people, areas, household_a):
     with pytest.raises(PermissionDenied):
         services.update_household(
-            people.clerk_a, household_a, village=areas.b, address="x", members=_inputs(household_a)
+            people.clerk_a,
+            household_a,
+            village=areas.b,
+            address="x",
+            members=inputs_of(household_a),
         )
     moved = services.update_household(
         people.township_clerk,
         household_a,
         village=areas.b,
         address="西关村1号",
-        members=_inputs(household_a),
+        members=inputs_of(household_a),
     )
     assert moved.village == areas.b
     assert moved.number == household_a.number  # the number stays with the household
@@ -228,3 +213,22 @@ def test_it_turns_a_race_on_the_same_id_into_a_message(people, areas, monkeypatc
             members=[member("后到", id_number=contested)],
         )
     assert not Household.objects.filter(members__name="后到").exists()
+
+
+def test_it_continues_a_villages_numbers_after_a_household_that_moved_away(
+    people, areas, household_a
+):
+    """The number goes with the household: the village it left does not issue
+    it again, the village it joined does not count it."""
+    assert household_a.number.startswith(f"{areas.a.code}-")
+    services.update_household(
+        people.township_clerk,
+        household_a,
+        village=areas.b,
+        address="西关村1号",
+        members=inputs_of(household_a),
+    )
+    last = services.last_household_sequences([areas.a, areas.b])
+    assert last == {areas.a.pk: int(household_a.number[-5:]), areas.b.pk: 0}
+    after = make_household(people.clerk_a, areas.a, "新户")
+    assert after.number == f"{areas.a.code}-{int(household_a.number[-5:]) + 1:05d}"

@@ -24,6 +24,7 @@ from recipients.choices import Relation
 from recipients.models import Household, Person
 from relief.models import AuditEvent
 from tests.applications.conftest import walk
+from tests.conftest import inputs_of, member
 
 from .conftest import HEADER, table, upload, xlsx
 from .fixtures.make_fixtures import ID
@@ -148,6 +149,32 @@ def test_it_imports_a_clean_roster_whole(people, campaign):
         "130123100202-00003",
     ]
     assert set(Application.objects.values_list("state", flat=True)) == {State.DRAFT}
+
+
+def test_it_numbers_new_households_after_one_that_moved_away(people, campaign, areas):
+    """A household keeps its number when it moves: the village it left must
+    not issue that number again (it is unique), the one it joined must not
+    count it as its own."""
+    clerk = people.township_clerk
+    moved = registry.create_household(
+        clerk, village=areas.a, address="东关村1号", members=[member("迁走")]
+    )
+    assert moved.number == "130123100201-00001"
+    registry.update_household(
+        clerk, moved, village=areas.b, address="西关村9号", members=inputs_of(moved)
+    )
+    roster = checked(clerk, campaign, "clean.xlsx")
+    result = services.carry_out(clerk, roster, valid_only=False)
+    assert result["households"] == 6
+    numbers = sorted(Household.objects.exclude(pk=moved.pk).values_list("village__code", "number"))
+    assert numbers == [
+        ("130123100201", "130123100201-00002"),
+        ("130123100201", "130123100201-00003"),
+        ("130123100201", "130123100201-00004"),
+        ("130123100202", "130123100202-00001"),
+        ("130123100202", "130123100202-00002"),
+        ("130123100202", "130123100202-00003"),
+    ]
 
 
 def test_it_imports_a_roster_once(people, campaign, english):
