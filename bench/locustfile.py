@@ -87,6 +87,23 @@ class Clerk(HttpUser):
     def think(self) -> None:
         self.wait()  # between the steps of one task, as between tasks
 
+    def decide(self, state: str, step: str, listing: str, who: str) -> None:
+        """The list of applications waiting for this user's step, one of them
+        (the next of those set aside for this user), and the step on it."""
+        queue = f"/campaigns/{PLAN['campaign']}/applications/"
+        self.get(queue, listing, {"state": state})
+        if not self.account["to_act"]:
+            return
+        self.think()
+        pk = self.account["to_act"].pop()
+        self.get(f"/applications/{pk}/", f"{who}: application page")
+        self.think()
+        self.post(
+            f"/applications/{pk}/act/",
+            f"{who}: {step.replace('_', ' ')}",
+            {"step": step, "reason": "", "comment": "", "to_stage": ""},
+        )
+
 
 class VillageClerk(Clerk):
     """村 clerk: the register and the campaign's applications of one village."""
@@ -177,19 +194,7 @@ class TownshipClerk(Clerk):
 
     @task
     def first_review(self) -> None:
-        queue = f"/campaigns/{PLAN['campaign']}/applications/"
-        self.get(queue, "township: appraised list", {"state": "appraised"})
-        if not self.account["to_act"]:
-            return
-        self.think()
-        pk = self.account["to_act"].pop()
-        self.get(f"/applications/{pk}/", "township: application page")
-        self.think()
-        self.post(
-            f"/applications/{pk}/act/",
-            "township: first review",
-            {"step": "first_review", "reason": "", "comment": "", "to_stage": ""},
-        )
+        self.decide("appraised", "first_review", "township: appraised list", "township")
 
 
 class Supervisor(Clerk):
@@ -200,19 +205,7 @@ class Supervisor(Clerk):
 
     @task(3)
     def approve(self) -> None:
-        queue = f"/campaigns/{PLAN['campaign']}/applications/"
-        self.get(queue, "supervisor: in-notice list", {"state": "in_notice"})
-        if not self.account["to_act"]:
-            return
-        self.think()
-        pk = self.account["to_act"].pop()
-        self.get(f"/applications/{pk}/", "supervisor: application page")
-        self.think()
-        self.post(
-            f"/applications/{pk}/act/",
-            "supervisor: approve",
-            {"step": "approve", "reason": "", "comment": "", "to_stage": ""},
-        )
+        self.decide("in_notice", "approve", "supervisor: in-notice list", "supervisor")
 
     @task(1)
     def dashboard(self) -> None:

@@ -19,7 +19,7 @@ from django.core.management import call_command
 
 from recipients import services as registry
 from recipients.choices import Relation
-from recipients.models import Household
+from recipients.models import Household, Person
 from relief import idnumber
 from relief.choices import Role
 from relief.models import Area, RoleAssignment, User
@@ -109,25 +109,16 @@ def member(name: str, relation: str = Relation.HEAD, id_number: str | None = Non
     )
 
 
+def as_input(person: Person, **changes: object) -> registry.MemberInput:
+    """A member as the registry's services take it, with `changes`."""
+    values = {field: getattr(person, field) for field in registry.PERSON_FIELDS}
+    return registry.MemberInput(**{**values, "pk": person.pk, **changes})
+
+
 def inputs_of(household: Household, **changes: dict) -> list:
     """The member rows of a household as the registry's update service takes them,
     with `changes` by member name."""
-    rows = []
-    for person in household.members.order_by("id"):
-        row = registry.MemberInput(
-            pk=person.pk,
-            name=person.name,
-            id_number=person.id_number,
-            relation=person.relation,
-            phone=person.phone,
-            disability_grade=person.disability_grade,
-            locally_registered=person.locally_registered,
-            notes=person.notes,
-        )
-        for key, value in changes.get(person.name, {}).items():
-            setattr(row, key, value)
-        rows.append(row)
-    return rows
+    return [as_input(p, **changes.get(p.name, {})) for p in household.members.order_by("id")]
 
 
 def make_household(

@@ -22,7 +22,7 @@ from recipients.choices import Relation
 from recipients.models import Household, Person
 from relief.choices import Role
 from relief.models import AuditEvent
-from tests.conftest import make_household, make_user
+from tests.conftest import as_input, make_household, make_user
 
 from .conftest import entry, past_notice_start, walk
 
@@ -127,20 +127,6 @@ def test_it_allows_a_new_application_after_the_first_is_withdrawn_or_rejected(
 # -- 2. the same person in two households --------------------------------------------------
 
 
-def _as_input(person: Person, **changes) -> registry.MemberInput:
-    return registry.MemberInput(
-        name=person.name,
-        id_number=person.id_number,
-        relation=person.relation,
-        phone=person.phone,
-        disability_grade=person.disability_grade,
-        locally_registered=person.locally_registered,
-        notes=person.notes,
-        pk=person.pk,
-        **changes,
-    )
-
-
 def test_it_flags_a_person_moved_between_two_applying_households_without_refusing(
     people, campaign, household_a, household_b
 ):
@@ -152,7 +138,7 @@ def test_it_flags_a_person_moved_between_two_applying_households_without_refusin
         household_a,
         village=household_a.village,
         address=household_a.address,
-        members=[_as_input(head), _as_input(moving, delete=True)],
+        members=[as_input(head), as_input(moving, delete=True)],
         reason="迁出",
     )
     li_si = household_b.members.get()
@@ -162,7 +148,7 @@ def test_it_flags_a_person_moved_between_two_applying_households_without_refusin
         village=household_b.village,
         address=household_b.address,
         members=[
-            _as_input(li_si),
+            as_input(li_si),
             registry.MemberInput(
                 name=moving.name, id_number=moving.id_number, relation=Relation.OTHER
             ),
