@@ -17,6 +17,8 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from relief import collector
+
 
 class DocumentError(Exception):
     """A document cannot be produced (no notice, nothing to list); the message
@@ -37,13 +39,14 @@ def render_pdf(template_name: str, context: dict[str, Any]) -> bytes:
     from weasyprint import HTML, URLFetcher
 
     html = render_to_string(template_name, {"page_counter": page_counter(), **context})
-    document = HTML(
-        string=html,
-        base_url=_static_base(),
-        # Local files and data: URLs only: a document never waits on the network.
-        url_fetcher=URLFetcher(allowed_protocols=("file", "data")),
-    )
-    return document.write_pdf()
+    with collector.paused():
+        document = HTML(
+            string=html,
+            base_url=_static_base(),
+            # Local files and data: URLs only: a document never waits on the network.
+            url_fetcher=URLFetcher(allowed_protocols=("file", "data")),
+        )
+        return document.write_pdf()
 
 
 def page_counter() -> SafeString:
