@@ -3,8 +3,10 @@
 `QuerySet.bulk_create` compiles every value of every row through the field's
 `get_db_prep_save` and builds one SQL text per batch: for a 20,000-row roster
 that was most of the import's time. Here each column's conversion is chosen
-once, the statement is written once, and the driver's `executemany` sends the
-rows (PostgreSQL: one COPY). The caller reads back the ids it needs by a key
+once and the statement is written once: on SQLite an INSERT of up to 500 rows
+at a time (half the time of `executemany`, which runs the statement once per
+row: 120,000 rows of an import, 0.9–1.2 s against 2.0 s), on PostgreSQL one
+COPY. The caller reads back the ids it needs by a key
 it wrote (a number), and writes the history and audit rows itself: no signals
 are sent and `save()` is not called, exactly as with bulk_create.
 """
@@ -19,7 +21,9 @@ from typing import Any
 from django.db import connection, models
 from django.utils import timezone
 
-BATCH = 2000
+# Rows per INSERT on SQLite, fewer when the columns would pass its limit of
+# parameters per statement.
+ROWS_PER_STATEMENT = 500
 
 
 def _converter(field: models.Field) -> Callable[[Any], Any] | None:
@@ -77,11 +81,8 @@ def insert(
     pick = itemgetter(*names)
     convert = [(i, c) for i, c in enumerate(_converter(f) for f in fields) if c is not None]
     quote = connection.ops.quote_name
-    sql = "INSERT INTO {} ({}) VALUES ({})".format(
-        quote(model._meta.db_table),
-        ", ".join(quote(f.column) for f in fields),
-        ", ".join(["%s"] * len(fields)),
-    )
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(f.column) for f in fields)
     count = 0
 
     def values(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -93,25 +94,48 @@ def insert(
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # COPY streams the rows in one command: several times faster than
-            # executemany's statement per row, even pipelined.
-            copy_sql = "COPY {} ({}) FROM STDIN".format(
-                quote(model._meta.db_table), ", ".join(quote(f.column) for f in fields)
-            )
-            with cursor.cursor.copy(copy_sql) as copy:
+            # executemany's statement per row, even pipelined. It goes to the
+            # driver's cursor: its errors are made Django's here, so a caller
+            # catches IntegrityError whatever the database.
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
                 for row in rows:
                     copy.write_row(values(row))
                     count += 1
             return count
-        batch: list[tuple[Any, ...]] = []
-        for row in rows:
-            batch.append(values(row))
-            if len(batch) == BATCH:
-                cursor.executemany(sql, batch)
-                count += len(batch)
-                batch = []
-        if batch:
-            cursor.executemany(sql, batch)
-            count += len(batch)
+        return _insert_sqlite(cursor, table, columns, len(fields), map(values, rows))
+
+
+def _insert_sqlite(cursor: Any, table: str, columns: str, width: int, rows: Iterable) -> int:
+    """Rows as INSERTs of many rows each, written with the driver's own "?"
+    placeholders and sent to the driver's cursor under Django's: Django's
+    wrapper rewrites "%s" with a regular expression on every call, which over
+    a statement of 500 rows took a quarter of the INSERTs' time. Errors are
+    still Django's (IntegrityError and the rest)."""
+    import sqlite3
+
+    per_statement = max(1, min(ROWS_PER_STATEMENT, connection.features.max_query_params // width))
+    one = "({})".format(", ".join(["?"] * width))
+
+    def statement(n: int) -> str:
+        return f"INSERT INTO {table} ({columns}) VALUES {', '.join([one] * n)}"
+
+    def send(sql: str, params: list[Any]) -> None:
+        with connection.wrap_database_errors:
+            sqlite3.Cursor.execute(cursor.cursor, sql, params)
+
+    full, flat, waiting, count = statement(per_statement), [], 0, 0
+    for row in rows:
+        flat.extend(row)
+        waiting += 1
+        if waiting == per_statement:
+            send(full, flat)
+            count, flat, waiting = count + waiting, [], 0
+    if waiting:
+        send(statement(waiting), flat)
+        count += waiting
     return count
 
 

@@ -13,7 +13,7 @@ import pytest
 
 from applications.choices import State
 from applications.models import Application
-from applications.roster import report, services
+from applications.roster import report, services, write
 from applications.roster.check import Kind
 from applications.roster.models import ColumnMapping, RosterImport, RosterStatus
 from applications.workflow import WorkflowError
@@ -175,6 +175,41 @@ def test_it_numbers_new_households_after_one_that_moved_away(people, campaign, a
         ("130123100202", "130123100202-00002"),
         ("130123100202", "130123100202-00003"),
     ]
+
+
+def test_it_imports_nothing_when_a_person_is_filed_while_it_writes(
+    people, campaign, areas, english, monkeypatch
+):
+    """Another clerk files one of the roster's people after the check, before
+    the write: the INSERT hits the unique ID number, and the clerk gets a
+    message, not a 500, with nothing imported."""
+    clerk = people.township_clerk
+    roster = checked(clerk, campaign, "clean.xlsx")
+    rows = table("clean.xlsx").rows
+    header = next(i for i, row in enumerate(rows) if "身份证号" in row)
+    id_number = str(rows[header + 1][rows[header].index("身份证号")])
+    numbering = write.last_household_sequences
+
+    def meanwhile(villages):
+        registry.create_household(
+            people.clerk_a,
+            village=areas.a,
+            address="东关村5号",
+            members=[member("同号人", id_number=id_number)],
+        )
+        return numbering(villages)
+
+    monkeypatch.setattr(write, "last_household_sequences", meanwhile)
+    before = counts()
+
+    message = refusal(lambda: services.carry_out(clerk, roster, valid_only=False))
+
+    assert message == (
+        "The register changed while importing; nothing was imported. Check the roster again."
+    )
+    assert counts() == before
+    roster.refresh_from_db()
+    assert roster.status == RosterStatus.CHECKED
 
 
 def test_it_imports_a_roster_once(people, campaign, english):
