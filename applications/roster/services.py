@@ -19,7 +19,7 @@ from applications.roster.models import ColumnMapping, RosterImport, RosterStatus
 from applications.workflow import WorkflowError
 from campaigns.choices import CampaignStatus
 from campaigns.models import Campaign
-from relief import audit
+from relief import audit, collector
 from relief.models import User
 
 RosterError = read.RosterError
@@ -92,9 +92,12 @@ def preview(
         roster.mapping = mapping
     try:
         progress(0, 1, _("Reading the file"))
-        plan = check.plan(
-            actor, roster.campaign, _table(roster), mapping=_mapping(roster), progress=progress
-        )
+        # Tens of thousands of rows, each a few objects that live until the
+        # plan is done: see relief.collector.
+        with collector.paused():
+            plan = check.plan(
+                actor, roster.campaign, _table(roster), mapping=_mapping(roster), progress=progress
+            )
     except RosterError as error:
         # The header row, when found, stays: the clerk picks the columns on it.
         roster.preview = {"headers": error.headers} if error.headers else {}
@@ -149,7 +152,7 @@ def carry_out(
     except RosterError as error:
         raise WorkflowError(str(error)) from error
     progress(0, 1, _("Checking and writing"))
-    with transaction.atomic():
+    with collector.paused(), transaction.atomic():
         locked = RosterImport.objects.select_for_update().defer(*BIG).get(pk=roster.pk)
         _importable(locked)
         campaign = Campaign.objects.select_for_update().get(pk=roster.campaign_id)

@@ -86,15 +86,18 @@ def write(actor: User, plan: Plan, *, reason: str, roster_id: int) -> dict[str, 
     ]
     floor = Person.objects.aggregate(top=Max("pk"))["top"] or 0
     bulk.insert(Person, people)
-    ids = (
-        dict(
-            Person.objects.filter(pk__gt=floor, household__in=[h["id"] for h in households])
-            .values_list("id_number", "pk")
-            .iterator(chunk_size=5000)
-        )
+    # Read back by the ids above the floor, not by a list of 20,000 households
+    # (a query that took longer to build than to run). Rows another clerk
+    # filed meanwhile may be among them: ID numbers are unique, so ours are
+    # picked out by theirs.
+    ids = {person["id_number"]: None for person in people}
+    for number, pk in (
+        Person.objects.filter(pk__gt=floor).values_list("id_number", "pk").iterator(chunk_size=5000)
         if people
-        else {}
-    )
+        else ()
+    ):
+        if number in ids:
+            ids[number] = pk
     for person in people:
         person["id"] = ids[person["id_number"]]
     bulk.history(Person, people, user_id=actor.pk, reason=reason)
@@ -114,6 +117,7 @@ def write(actor: User, plan: Plan, *, reason: str, roster_id: int) -> dict[str, 
         )
 
     sequence = Application.objects.filter(campaign=campaign).count()
+    floor = Application.objects.aggregate(top=Max("pk"))["top"] or 0
     applications: list[dict[str, Any]] = []
     for line in lines:
         sequence += 1
@@ -140,7 +144,7 @@ def write(actor: User, plan: Plan, *, reason: str, roster_id: int) -> dict[str, 
     numbers = {a["number"] for a in applications}
     app_ids = {
         number: pk
-        for number, pk in Application.objects.filter(campaign=campaign)
+        for number, pk in Application.objects.filter(campaign=campaign, pk__gt=floor)
         .values_list("number", "pk")
         .iterator(chunk_size=5000)
         if number in numbers
