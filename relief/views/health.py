@@ -16,7 +16,8 @@ for that long. Either way users are waiting, which is what this check fails on.
 An empty queue with a stopped worker is healthy until the next job arrives;
 systemd restarts the worker (docs/deploy.md). With another task backend
 (Redis), whose queue is not in the database, the oldest relief Job still
-queued stands for the oldest waiting task.
+queued stands for the oldest waiting task; and on RQ the Redis server itself
+is pinged: without it nothing can be sent to the background at all.
 """
 
 from __future__ import annotations
@@ -64,6 +65,8 @@ def health(request: HttpRequest) -> JsonResponse:
     else:
         queue = {"status": "fail", "reason": "not checked: the database is unavailable"}
     checks = {"database": database, "queue": queue}
+    if settings.TASKS["default"]["BACKEND"] == settings.RQ_BACKEND:
+        checks["redis"] = _redis()
     ok = all(check["status"] == "ok" for check in checks.values())
     response = JsonResponse({"status": "ok" if ok else "fail", "checks": checks})
     response.status_code = 200 if ok else 503
@@ -94,6 +97,28 @@ def _database() -> dict[str, Any]:
     except Exception:
         logger.exception("health: the database check failed")
         return {"status": "fail", "reason": "the database did not answer"}
+    return {"status": "ok", "ms": round((time.monotonic() - started) * 1000, 1)}
+
+
+def _redis() -> dict[str, Any]:
+    """Ping the Redis server RQ's queue lives on, as quickly as the database
+    check: a probe that waits on a dead server holds a web worker."""
+    import redis
+
+    queue = settings.TASKS["default"].get("QUEUES", ["default"])[0]
+    started = time.monotonic()
+    client = redis.Redis.from_url(
+        settings.RQ_QUEUES[queue]["URL"],
+        socket_connect_timeout=STATEMENT_TIMEOUT_MS / 1000,
+        socket_timeout=STATEMENT_TIMEOUT_MS / 1000,
+    )
+    try:
+        client.ping()
+    except Exception:
+        logger.exception("health: Redis did not answer")
+        return {"status": "fail", "reason": "the task queue's Redis did not answer"}
+    finally:
+        client.close()
     return {"status": "ok", "ms": round((time.monotonic() - started) * 1000, 1)}
 
 

@@ -3,6 +3,7 @@ sign in; a failing check is a 503 naming the reason, never a 500."""
 
 from __future__ import annotations
 
+import socket
 from datetime import timedelta
 from unittest import mock
 
@@ -186,3 +187,49 @@ def test_it_runs_a_small_fixed_number_of_queries(client, people):
         kind="roster.import", title="名册", owner=people.clerk_a, status=JobStatus.RUNNING
     )
     assert len(statements()) == len(empty)
+
+
+# -- on RQ, Redis as well ----------------------------------------------------------------
+
+
+def _on_rq(settings, url: str) -> None:
+    settings.RQ_QUEUES = {"default": {"URL": url}}
+    settings.TASKS = {"default": {"BACKEND": settings.RQ_BACKEND, "QUEUES": ["default"]}}
+
+
+def test_it_fails_with_503_when_the_queues_redis_does_not_answer(client, db, settings):
+    # Port 1: nothing listens there, the connection is refused at once.
+    _on_rq(settings, "redis://:secret@127.0.0.1:1/0")
+    response = client.get(URL)
+    assert response.status_code == 503
+    body = response.json()
+    assert body["checks"]["database"]["status"] == "ok"
+    assert body["checks"]["redis"] == {
+        "status": "fail",
+        "reason": "the task queue's Redis did not answer",
+    }
+    # Neither the address nor its password: the details go to the log.
+    assert "127.0.0.1" not in response.content.decode()
+    assert "secret" not in response.content.decode()
+
+
+def _redis_answers() -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _redis_answers(), reason="needs Redis on 127.0.0.1:6379")
+def test_it_is_ok_on_rq_when_redis_answers(client, db, settings):
+    _on_rq(settings, "redis://127.0.0.1:6379/15")
+    response = client.get(URL)
+    assert response.status_code == 200
+    checks = response.json()["checks"]
+    assert checks["redis"]["status"] == "ok"
+    assert checks["queue"]["backend"] == "other"
+
+
+def test_it_does_not_look_for_redis_on_the_database_queue(client, db):
+    assert "redis" not in client.get(URL).json()["checks"]
