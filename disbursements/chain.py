@@ -40,6 +40,7 @@ from campaigns.models import Campaign
 from disbursements.choices import Action
 from disbursements.models import ChainHead, Payment, PaymentEvent
 from relief.models import AuditEvent, User
+from relief.snapshot import one_snapshot
 
 GENESIS = "0" * 64
 CHUNK = 2000
@@ -240,7 +241,14 @@ def _differences(stored: dict[str, Any], actual: dict[str, Any]) -> str:
 
 
 def verify(campaign: Campaign, *, expected: tuple[int, str] | None = None) -> Report:
-    """Recompute the campaign's chain; see the module's docstring."""
+    """Recompute the campaign's chain; see the module's docstring. The events,
+    the head and the payments are read at one moment: a payment recorded while
+    the verification runs is no false alarm ("events were removed")."""
+    with one_snapshot():
+        return _verify(campaign, expected)
+
+
+def _verify(campaign: Campaign, expected: tuple[int, str] | None) -> Report:
     report = Report()
     prev, last_seq = GENESIS, 0
     last_event: dict[int, tuple[int, dict[str, Any]]] = {}  # payment → (seq, record)

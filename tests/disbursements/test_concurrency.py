@@ -3,6 +3,8 @@ is handed over, signed and planned once (PostgreSQL: row locks)."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 from django.db import connection
 
@@ -64,3 +66,31 @@ def test_it_plans_once_when_two_clerks_plan_at_once(people, areas, campaign):
     assert sorted(value for _kind, value in outcomes) == [0, 3]
     assert Payment.objects.count() == 3
     assert chain.verify(campaign).ok
+
+
+def test_it_verifies_the_chain_as_it_stood_while_a_payment_moves_on(
+    people, campaign, payment, monkeypatch
+):
+    """An auditor verifies the chain while a clerk hands a payment over: the
+    verification reads the chain, its head and the payments at one moment, so
+    the event written meanwhile is no false alarm ("events were removed",
+    "no longer matches")."""
+    before = chain.verify(campaign).events
+    hashing, meanwhile = chain.event_hash, []
+    verifier = threading.get_ident()
+
+    def hand_over_meanwhile(event: PaymentEvent) -> str:
+        # Once, from the verification (the hand-over hashes its event too).
+        if threading.get_ident() == verifier and not meanwhile:
+            meanwhile.extend(in_parallel(lambda: services.hand_over(people.clerk_a, payment)))
+        return hashing(event)
+
+    monkeypatch.setattr(chain, "event_hash", hand_over_meanwhile)
+    report = chain.verify(campaign)
+    monkeypatch.undo()
+
+    assert [kind for kind, _value in meanwhile] == ["ok"]
+    assert report.problems == []
+    assert report.events == before
+    after = chain.verify(campaign)
+    assert after.ok and after.events == before + 1
