@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import itertools
+import socket
 from types import SimpleNamespace
 
 import pytest
@@ -165,3 +166,12 @@ def campaign_t1(people, areas):
         campaign=campaign, name="一般困难户", cash=500, planned_count=20, fund_source=source
     )
     return campaign
+
+
+def redis_answers() -> bool:
+    """Whether a Redis server listens on 127.0.0.1:6379 (the RQ tests need one)."""
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+    except OSError:
+        return False
+    return True

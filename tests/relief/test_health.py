@@ -3,7 +3,6 @@ sign in; a failing check is a 503 naming the reason, never a 500."""
 
 from __future__ import annotations
 
-import socket
 from datetime import timedelta
 from unittest import mock
 
@@ -19,6 +18,7 @@ from django_tasks_db.models import DBTaskResult
 
 from relief import jobs
 from relief.models import Job, JobStatus
+from tests.conftest import redis_answers
 
 URL = "/health/"
 
@@ -213,15 +213,7 @@ def test_it_fails_with_503_when_the_queues_redis_does_not_answer(client, db, set
     assert "secret" not in response.content.decode()
 
 
-def _redis_answers() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(not _redis_answers(), reason="needs Redis on 127.0.0.1:6379")
+@pytest.mark.skipif(not redis_answers(), reason="needs Redis on 127.0.0.1:6379")
 def test_it_is_ok_on_rq_when_redis_answers(client, db, settings):
     _on_rq(settings, "redis://127.0.0.1:6379/15")
     response = client.get(URL)

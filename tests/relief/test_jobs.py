@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from relief import jobs
 from relief.models import AuditEvent, Job, JobStatus
+from tests.conftest import redis_answers
 
 calls: list[int] = []
 
@@ -272,14 +273,6 @@ def test_the_worker_command_takes_up_jobs_left_running_first(people, settings, m
 # -- the same jobs on Redis with RQ (requirements-rq.txt) ------------------------------
 
 
-def _redis_answers() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
-    except OSError:
-        return False
-    return True
-
-
 @pytest.fixture
 def on_rq(settings):
     """TASKS on RQ with a Redis database of its own, emptied before and after."""
@@ -294,7 +287,7 @@ def on_rq(settings):
     connection.flushdb()
 
 
-@pytest.mark.skipif(not _redis_answers(), reason="needs Redis on 127.0.0.1:6379")
+@pytest.mark.skipif(not redis_answers(), reason="needs Redis on 127.0.0.1:6379")
 def test_it_runs_the_same_jobs_on_redis_with_rq(
     people, on_rq, django_capture_on_commit_callbacks, monkeypatch
 ):
