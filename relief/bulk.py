@@ -6,9 +6,9 @@ that was most of the import's time. Here each column's conversion is chosen
 once and the statement is written once: on SQLite an INSERT of up to 500 rows
 at a time (half the time of `executemany`, which runs the statement once per
 row: 120,000 rows of an import, 0.9–1.2 s against 2.0 s), on PostgreSQL one
-COPY. The caller reads back the ids it needs by a key
-it wrote (a number), and writes the history and audit rows itself: no signals
-are sent and `save()` is not called, exactly as with bulk_create.
+COPY. The caller reads back the ids it needs by a key it wrote (a number),
+and writes the history and audit rows itself: no signals are sent and
+`save()` is not called, exactly as with bulk_create.
 """
 
 from __future__ import annotations

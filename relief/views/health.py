@@ -105,20 +105,23 @@ def _redis() -> dict[str, Any]:
     check: a probe that waits on a dead server holds a web worker."""
     import redis
 
-    queue = settings.TASKS["default"].get("QUEUES", ["default"])[0]
     started = time.monotonic()
-    client = redis.Redis.from_url(
-        settings.RQ_QUEUES[queue]["URL"],
-        socket_connect_timeout=STATEMENT_TIMEOUT_MS / 1000,
-        socket_timeout=STATEMENT_TIMEOUT_MS / 1000,
-    )
     try:
-        client.ping()
+        # A queue missing from RQ_QUEUES or a malformed URL fails here too,
+        # as a failed check rather than a 500.
+        queue = settings.TASKS["default"].get("QUEUES", ["default"])[0]
+        client = redis.Redis.from_url(
+            settings.RQ_QUEUES[queue]["URL"],
+            socket_connect_timeout=STATEMENT_TIMEOUT_MS / 1000,
+            socket_timeout=STATEMENT_TIMEOUT_MS / 1000,
+        )
+        try:
+            client.ping()
+        finally:
+            client.close()
     except Exception:
         logger.exception("health: Redis did not answer")
         return {"status": "fail", "reason": "the task queue's Redis did not answer"}
-    finally:
-        client.close()
     return {"status": "ok", "ms": round((time.monotonic() - started) * 1000, 1)}
 
 

@@ -223,5 +223,13 @@ def test_it_is_ok_on_rq_when_redis_answers(client, db, settings):
     assert checks["queue"]["backend"] == "other"
 
 
+def test_it_fails_with_503_when_rq_names_no_redis_for_its_queue(client, db, settings):
+    settings.RQ_QUEUES = {}
+    settings.TASKS = {"default": {"BACKEND": settings.RQ_BACKEND, "QUEUES": ["default"]}}
+    response = client.get(URL)
+    assert response.status_code == 503
+    assert response.json()["checks"]["redis"]["status"] == "fail"
+
+
 def test_it_does_not_look_for_redis_on_the_database_queue(client, db):
     assert "redis" not in client.get(URL).json()["checks"]
