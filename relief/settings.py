@@ -214,6 +214,15 @@ if TASKS["default"]["BACKEND"] == RQ_BACKEND:
     }
 # /health/ fails when a queued task has waited longer than this for a worker.
 HEALTH_QUEUE_MAX_WAIT_SECONDS = env_int("HEALTH_QUEUE_MAX_WAIT_SECONDS", 600, minimum=1)
+
+# What `manage.py prune` (daily, deploy/systemd/relief-prune.timer) deletes:
+# finished background jobs and their files (ledgers and payment sheets with
+# full ID numbers) after JOB_KEEP_DAYS, finished task-queue rows after
+# TASK_RESULT_KEEP_DAYS, sign-in records (django-axes) after
+# ACCESS_LOG_KEEP_DAYS; expired sessions always. The audit log is never pruned.
+JOB_KEEP_DAYS = env_int("JOB_KEEP_DAYS", 30, minimum=1)
+TASK_RESULT_KEEP_DAYS = env_int("TASK_RESULT_KEEP_DAYS", 7, minimum=1)
+ACCESS_LOG_KEEP_DAYS = env_int("ACCESS_LOG_KEEP_DAYS", 180, minimum=1)
 # Rosters, pages of names and ledgers above this many rows are done in the
 # background with a progress bar; smaller ones while the user waits.
 BACKGROUND_ROWS = env_int("BACKGROUND_ROWS", 2000, minimum=1)
