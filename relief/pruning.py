@@ -109,4 +109,7 @@ def _prune_jobs(jobs: QuerySet[Job], pruned: Pruned) -> None:
                 pruned.files += 1
             gone.append(job.pk)
         with transaction.atomic():
-            pruned.jobs += Job.objects.filter(pk__in=gone).delete()[0]
+            # Finished is final (only running jobs are retried), so the rows
+            # read above are still the ones to go. Rosters keep theirs (SET_NULL).
+            _total, by_model = Job.objects.filter(pk__in=gone).delete()
+            pruned.jobs += by_model.get(Job._meta.label, 0)
