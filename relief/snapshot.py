@@ -7,8 +7,8 @@ for, so clerks go on paying while an auditor verifies; every query inside
 sees the rows committed before the first one.
 SQLite: a transaction, which here begins IMMEDIATE (relief.env): it holds the
 write lock until it ends, so writers wait (up to the 20 s busy timeout) and
-nothing can change under it. The zero-setup database of one office, whose
-chains verify in a second or two.
+nothing can change under it: acceptable for the zero-setup database of one
+office, whose chains are short; a long verification there delays clerks' saves.
 """
 
 from __future__ import annotations
